@@ -1,0 +1,23 @@
+package main
+
+import "errors"
+
+// errUsage reports that the flag package already printed what was wrong.
+var errUsage = errors.New("usage")
+
+// exitError carries a specific exit status for a failed command.
+type exitError struct {
+	status int
+	err    error
+}
+
+func (e *exitError) Error() string { return e.err.Error() }
+func (e *exitError) Unwrap() error { return e.err }
+
+func exitStatus(err error) int {
+	var ee *exitError
+	if errors.As(err, &ee) {
+		return ee.status
+	}
+	return 1
+}

@@ -1,0 +1,3 @@
+module github.com/as2gate/as2gate
+
+go 1.26
