@@ -2,7 +2,6 @@ module github.com/as2gate/as2gate
 
 go 1.26.0
 
-require (
-	golang.org/x/crypto v0.59.0 // indirect
-	software.sslmate.com/src/go-pkcs12 v0.7.4 // indirect
-)
+require software.sslmate.com/src/go-pkcs12 v0.7.4
+
+require golang.org/x/crypto v0.59.0 // indirect
