@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"strings"
 
 	"github.com/as2gate/as2gate/internal/ber"
 	"github.com/as2gate/as2gate/internal/rc2"
@@ -36,9 +37,6 @@ type EnvelopeInfo struct {
 	Recipient *x509.Certificate
 	// RecipientCount is the number of recipients the sender listed.
 	RecipientCount int
-	// RecipientMatched: the sender named our certificate; false when the
-	// key was found by trying our keys because no identifier matched.
-	RecipientMatched bool
 }
 
 func newRC2(key []byte, bits int) (cipher.Block, error) { return rc2.NewCipher(key, bits) }
@@ -49,11 +47,30 @@ type recipientIdentifier struct {
 	ski    []byte
 }
 
+// matches compares issuer names by value as well as by encoding: some
+// products re-encode the issuer (PrintableString for UTF8String).
 func (id recipientIdentifier) matches(c *x509.Certificate) bool {
 	if id.serial != nil {
-		return c.SerialNumber.Cmp(id.serial) == 0 && bytes.Equal(c.RawIssuer, id.issuer)
+		return c.SerialNumber.Cmp(id.serial) == 0 && sameName(c.RawIssuer, id.issuer)
 	}
 	return id.ski != nil && bytes.Equal(c.SubjectKeyId, id.ski)
+}
+
+func sameName(a, b []byte) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	var ra, rb pkix.RDNSequence
+	if _, err := asn1.Unmarshal(a, &ra); err != nil {
+		return false
+	}
+	if _, err := asn1.Unmarshal(b, &rb); err != nil {
+		return false
+	}
+	var na, nb pkix.Name
+	na.FillFromRDNSequence(&ra)
+	nb.FillFromRDNSequence(&rb)
+	return strings.EqualFold(na.String(), nb.String())
 }
 
 type keyTrans struct {
@@ -146,17 +163,24 @@ func (c *Content) Decrypt(recipients []Recipient) (io.Reader, *EnvelopeInfo, err
 	}
 
 	info := &EnvelopeInfo{Cipher: ciph, RecipientCount: count}
-	key, err := unwrapKey(infos, recipients, ciph, info)
+	keyLen := ciph.keySize()
+	var iv []byte
+	var rc2Bits int
+	if !aead {
+		if iv, rc2Bits, err = cbcParams(ciph, alg.Parameters); err != nil {
+			return nil, nil, err
+		}
+		if ciph == RC2CBC {
+			keyLen = (rc2Bits + 7) / 8
+		}
+	}
+	key, err := unwrapKey(infos, recipients, keyLen, info)
 	if err != nil {
 		return nil, nil, err
 	}
 	ciphertext := r.OctetString(h)
 	if aead {
 		return c.gcmReader(ciphertext, alg, key, info)
-	}
-	iv, rc2Bits, err := cbcParams(ciph, alg.Parameters)
-	if err != nil {
-		return nil, nil, err
 	}
 	block, err := newBlockCipher(ciph, key, rc2Bits)
 	if err != nil {
@@ -275,43 +299,24 @@ func parseKeyEncryptionAlgorithm(alg pkix.AlgorithmIdentifier) (KeyTransport, []
 }
 
 // unwrapKey finds the recipient info addressed to one of our certificates
-// and decrypts the content key. When no identifier matches (some products
-// write the issuer differently), each of our keys is tried on each key of a
-// matching modulus size.
-func unwrapKey(infos []keyTrans, recipients []Recipient, ciph Cipher, info *EnvelopeInfo) ([]byte, error) {
+// and decrypts the content key of keyLen bytes. There is deliberately no
+// fallback that tries our keys on recipients that do not name us: it would
+// turn the receiver into a PKCS#1 v1.5 padding oracle and let a sender make
+// it do any number of RSA operations.
+func unwrapKey(infos []keyTrans, recipients []Recipient, keyLen int, info *EnvelopeInfo) ([]byte, error) {
 	if len(infos) == 0 {
 		return nil, fmt.Errorf("%w: no key transport recipient", ErrNoRecipient)
+	}
+	if len(recipients) == 0 {
+		return nil, fmt.Errorf("%w: no private key to decrypt with (the message is for %s)", ErrNoRecipient, describeRecipients(infos))
 	}
 	for _, kt := range infos {
 		for _, rcp := range recipients {
 			if rcp.Cert != nil && kt.id.matches(rcp.Cert) {
-				info.KeyTransport, info.Recipient, info.RecipientMatched = kt.transport, rcp.Cert, true
-				key, err := decryptKey(kt, rcp.Key, ciph, true)
-				if err != nil {
-					return nil, err
-				}
-				return key, nil
+				info.KeyTransport, info.Recipient = kt.transport, rcp.Cert
+				return decryptKey(kt, rcp.Key, keyLen)
 			}
 		}
-	}
-	var lastErr error
-	for _, kt := range infos {
-		for _, rcp := range recipients {
-			pub, ok := rcp.Key.Public().(*rsa.PublicKey)
-			if !ok || pub.Size() != len(kt.encryptedKey) {
-				continue
-			}
-			key, err := decryptKey(kt, rcp.Key, ciph, false)
-			if err != nil {
-				lastErr = err
-				continue
-			}
-			info.KeyTransport, info.Recipient = kt.transport, rcp.Cert
-			return key, nil
-		}
-	}
-	if lastErr != nil {
-		return nil, fmt.Errorf("%w: the message is not addressed to our certificate and none of our keys opens it", ErrNoRecipient)
 	}
 	return nil, fmt.Errorf("%w (it names %s)", ErrNoRecipient, describeRecipients(infos))
 }
@@ -333,33 +338,28 @@ func describeRecipients(infos []keyTrans) string {
 	return b.String()
 }
 
-// decryptKey decrypts a content key. For PKCS#1 v1.5 with a known key size
-// and a matched recipient, a padding failure yields a random key instead of
-// an error (RFC 3218 §2.3.2), so that the response does not tell an attacker
-// which of its ciphertexts had valid padding.
-func decryptKey(kt keyTrans, key crypto.Decrypter, ciph Cipher, matched bool) ([]byte, error) {
+// decryptKey decrypts a content key. With PKCS#1 v1.5 a padding failure
+// yields a random key instead of an error (RFC 3218 §2.3.2), so that the
+// response does not tell an attacker which of its ciphertexts had valid
+// padding: the content then fails to decrypt like any other wrong key.
+func decryptKey(kt keyTrans, key crypto.Decrypter, keyLen int) ([]byte, error) {
 	if key == nil {
 		return nil, fmt.Errorf("%w: no private key for the recipient certificate", ErrDecrypt)
 	}
-	var opts crypto.DecrypterOpts
-	switch {
-	case kt.transport.OAEP:
+	if keyLen <= 0 || keyLen > 128 {
+		return nil, fmt.Errorf("%w: content key of %d bytes", ErrUnsupportedAlgorithm, keyLen)
+	}
+	var opts crypto.DecrypterOpts = &rsa.PKCS1v15DecryptOptions{SessionKeyLen: keyLen}
+	if kt.transport.OAEP {
 		h := kt.transport.oaepHash()
 		opts = &rsa.OAEPOptions{Hash: h, MGFHash: h, Label: kt.label}
-	case matched && ciph.keySize() > 0:
-		opts = &rsa.PKCS1v15DecryptOptions{SessionKeyLen: ciph.keySize()}
-	default:
-		opts = &rsa.PKCS1v15DecryptOptions{}
 	}
 	cek, err := key.Decrypt(rand.Reader, kt.encryptedKey, opts)
 	if err != nil {
 		return nil, fmt.Errorf("%w: content key: %v", ErrDecrypt, err)
 	}
-	if n := ciph.keySize(); n > 0 && len(cek) != n {
-		return nil, fmt.Errorf("%w: content key of %d bytes for %v", ErrDecrypt, len(cek), ciph)
-	}
-	if ciph == RC2CBC && (len(cek) == 0 || len(cek) > 128) {
-		return nil, fmt.Errorf("%w: RC2 key of %d bytes", ErrDecrypt, len(cek))
+	if len(cek) != keyLen {
+		return nil, fmt.Errorf("%w: content key of %d bytes where %d are needed", ErrDecrypt, len(cek), keyLen)
 	}
 	return cek, nil
 }
@@ -446,7 +446,7 @@ type gcmReader struct {
 func (g *gcmReader) Read(p []byte) (int, error) {
 	n, err := g.src.Read(p)
 	if derr := g.s.Decrypt(p[:n], p[:n]); derr != nil {
-		return 0, derr
+		return 0, fmt.Errorf("%w: %w", ErrTooLarge, derr)
 	}
 	return n, err
 }
