@@ -1,0 +1,634 @@
+package as2
+
+import (
+	"bufio"
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	stdmime "mime"
+	"mime/quotedprintable"
+	"os"
+	"strings"
+
+	"github.com/as2gate/as2gate/internal/cms"
+	"github.com/as2gate/as2gate/internal/mime"
+)
+
+// maxDepth bounds how deeply layers may nest (encrypted, signed,
+// compressed, multipart): real messages use three or four.
+const maxDepth = 12
+
+// ParseOptions say how to open and check a received message.
+type ParseOptions struct {
+	// Decrypt are our key pairs (a station's current and next).
+	Decrypt []cms.Recipient
+	// Verify are the certificates the partner signs with. When empty, a
+	// signature is checked against the certificate it embeds, and the
+	// result is marked untrusted (for inspecting captures).
+	Verify []*x509.Certificate
+	// RequireEncrypted and RequireSigned refuse messages without that
+	// layer with insufficient-message-security.
+	RequireEncrypted, RequireSigned bool
+	// TempDir receives the payload files (os.TempDir() when empty). On
+	// the same file system as their destination they can be renamed there.
+	TempDir string
+	// MaxDecompressed bounds the uncompressed size (0: unlimited).
+	MaxDecompressed int64
+	Limits          mime.Limits
+}
+
+// Layer describes one layer of a message, outermost first, for people
+// debugging a partner.
+type Layer struct {
+	Kind   string `json:"kind"` // encrypted, signed, compressed, multipart, payload
+	Detail string `json:"detail"`
+}
+
+// Message is a received AS2 message whose payload files were written to
+// temporary files. Close removes the files that were not taken away.
+type Message struct {
+	Header    mime.Header
+	From, To  string
+	MessageID string
+	Subject   string
+	MDN       MDNRequest
+
+	Encryption  *cms.EnvelopeInfo // nil: not encrypted
+	Signature   *cms.Verified     // nil: not signed
+	Compression CompressMode      // CompressBeforeSigning also for unsigned compressed messages
+	Layers      []Layer
+	// MIC is what the MDN states as Received-Content-MIC.
+	MIC   MIC
+	Parts []*Part
+}
+
+// Part is one payload file of a message.
+type Part struct {
+	Header      mime.Header
+	ContentType string
+	// Filename is the sender's file name made safe as a single path
+	// element, or "" when none was sent.
+	Filename string
+	Size     int64
+	Path     string // the temporary file holding the content
+}
+
+// Close removes the payload files still in their temporary place.
+func (m *Message) Close() error {
+	var first error
+	for _, p := range m.Parts {
+		if p.Path == "" {
+			continue
+		}
+		if err := os.Remove(p.Path); err != nil && !os.IsNotExist(err) && first == nil {
+			first = err
+		}
+		p.Path = ""
+	}
+	return first
+}
+
+// Parse reads a received message: header holds the HTTP headers, body the
+// HTTP body. Errors are *Error or map to a failure with FailureOf. When body
+// is an io.Seeker and the signer used a digest other than the one announced
+// in micalg, the body is read a second time.
+func Parse(header mime.Header, body io.Reader, opts ParseOptions) (*Message, error) {
+	m, err := parseOnce(header, body, opts, false)
+	if errors.Is(err, cms.ErrDigestNotComputed) {
+		if s, ok := body.(io.Seeker); ok {
+			if _, serr := s.Seek(0, io.SeekStart); serr == nil {
+				m, err = parseOnce(header, body, opts, true)
+			}
+		}
+		if errors.Is(err, cms.ErrDigestNotComputed) {
+			err = fail(AuthenticationFailed, "the signature uses a digest other than the micalg parameter announced: %v", err)
+		}
+	}
+	return m, err
+}
+
+func parseOnce(header mime.Header, body io.Reader, opts ParseOptions, hashAll bool) (*Message, error) {
+	m := &Message{
+		Header:    header,
+		MessageID: strings.TrimSpace(header.Get("Message-ID")),
+		Subject:   decodeHeaderText(header.Get("Subject")),
+		MDN:       ParseMDNRequest(header),
+	}
+	var err error
+	if m.From, err = ParseID(header.Get("AS2-From")); err != nil {
+		return nil, fail(UnexpectedProcessingError, "AS2-From: %v", err)
+	}
+	if m.To, err = ParseID(header.Get("AS2-To")); err != nil {
+		return nil, fail(UnexpectedProcessingError, "AS2-To: %v", err)
+	}
+	p := &parser{opts: opts, m: m, hashAll: hashAll}
+	if h, name, ok := m.MDN.MICAlg(); ok {
+		p.micAlg, p.micName = h, name
+	}
+	if err := p.entity(header, topRawHeader(header), body, 0); err != nil {
+		m.Close()
+		return nil, err
+	}
+	if len(m.Parts) == 0 {
+		return nil, fail(UnexpectedProcessingError, "the message holds no payload")
+	}
+	if opts.RequireEncrypted && m.Encryption == nil {
+		m.Close()
+		return nil, fail(InsufficientSecurity, "the message is not encrypted, and the partner agreement requires it")
+	}
+	if opts.RequireSigned && m.Signature == nil {
+		m.Close()
+		return nil, fail(InsufficientSecurity, "the message is not signed, and the partner agreement requires it")
+	}
+	return m, nil
+}
+
+// topRawHeader stands for the MIME headers of a message body that arrived
+// as HTTP headers, for the MIC of an unsigned, unencrypted message.
+func topRawHeader(h mime.Header) []byte {
+	var b strings.Builder
+	for _, name := range []string{"Content-Type", "Content-Transfer-Encoding", "Content-Disposition"} {
+		if v := h.Get(name); v != "" {
+			b.WriteString(name + ": " + v + "\r\n")
+		}
+	}
+	b.WriteString("\r\n")
+	return []byte(b.String())
+}
+
+type parser struct {
+	opts    ParseOptions
+	m       *Message
+	hashAll bool
+
+	micAlg     crypto.Hash // requested by the sender; zero: decided later
+	micName    string
+	micStarted bool // the entity the MIC covers has been found
+	signDepth  int  // inside how many signatures we are
+}
+
+func (p *parser) layer(kind, format string, args ...any) {
+	p.m.Layers = append(p.m.Layers, Layer{Kind: kind, Detail: fmt.Sprintf(format, args...)})
+}
+
+// entity processes one MIME entity whose header was read; body is its raw body.
+func (p *parser) entity(h mime.Header, raw []byte, body io.Reader, depth int) error {
+	if depth > maxDepth {
+		return fail(UnexpectedProcessingError, "layers nested more than %d deep", maxDepth)
+	}
+	ct := h.Get("Content-Type")
+	mt, params := "text/plain", map[string]string{}
+	if ct != "" {
+		var err error
+		if mt, params, err = mime.ParseMediaType(ct); err != nil {
+			return fail(UnexpectedProcessingError, "Content-Type %q: %v", ct, err)
+		}
+	}
+	switch {
+	case mt == "multipart/signed":
+		return p.signed(params, body, depth)
+	case mt == "application/pkcs7-mime" || mt == "application/x-pkcs7-mime":
+		return p.pkcs7(h, params, body, depth)
+	case strings.HasPrefix(mt, "multipart/"):
+		return p.multipart(mt, params, raw, body, depth)
+	case mt == "application/pkcs7-signature" || mt == "application/x-pkcs7-signature":
+		return fail(UnexpectedProcessingError, "a signature without the content it signs")
+	}
+	return p.leaf(h, mt, raw, body)
+}
+
+// innerEntity processes content that should start with a MIME header. The
+// content some products encrypt has none (Mendelson, encrypt-only): then
+// the whole content is the payload.
+func (p *parser) innerEntity(r io.Reader, depth int) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	peek, err := br.Peek(4096)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return err
+	}
+	if !mime.LooksLikeHeader(peek) {
+		var h mime.Header
+		h.Add("Content-Type", "application/octet-stream")
+		return p.leaf(h, "application/octet-stream", nil, br)
+	}
+	h, raw, err := mime.ReadHeader(br, p.opts.Limits)
+	if err != nil {
+		return fail(UnexpectedProcessingError, "reading a MIME header: %v", err)
+	}
+	return p.entity(h, raw, br, depth)
+}
+
+// beginMIC makes the MIC cover this entity if no outer signature does.
+// The returned finish must be called once the entity was processed.
+func (p *parser) beginMIC(raw []byte, body io.Reader) (io.Reader, func() error) {
+	if p.micStarted {
+		return body, func() error { return nil }
+	}
+	p.micStarted = true
+	alg := p.micAlg
+	if alg == 0 {
+		alg = crypto.SHA1 // RFC 4130 §7.3.1 for unsigned messages
+	}
+	hh := alg.New()
+	hh.Write(raw)
+	tee := io.TeeReader(body, hh)
+	return tee, func() error {
+		if _, err := io.Copy(io.Discard, tee); err != nil {
+			return err
+		}
+		p.m.MIC = MIC{Digest: hh.Sum(nil), Alg: alg, AlgName: p.micName}
+		return nil
+	}
+}
+
+func decodeCTE(h mime.Header, body io.Reader) (io.Reader, error) {
+	switch cte := strings.ToLower(strings.TrimSpace(h.Get("Content-Transfer-Encoding"))); cte {
+	case "", "binary", "7bit", "8bit":
+		return body, nil
+	case "base64":
+		return base64.NewDecoder(base64.StdEncoding, &base64Filter{r: body}), nil
+	case "quoted-printable":
+		return quotedprintable.NewReader(body), nil
+	default:
+		return nil, fail(UnexpectedProcessingError, "unknown Content-Transfer-Encoding %q", cte)
+	}
+}
+
+// base64Filter drops spaces and tabs, which some senders leave in base64
+// bodies and the decoder refuses (it already skips CR and LF).
+type base64Filter struct{ r io.Reader }
+
+func (f *base64Filter) Read(p []byte) (int, error) {
+	for {
+		n, err := f.r.Read(p)
+		j := 0
+		for _, c := range p[:n] {
+			if c != ' ' && c != '\t' {
+				p[j] = c
+				j++
+			}
+		}
+		if j > 0 || err != nil {
+			return j, err
+		}
+	}
+}
+
+// failingReader labels the errors of a layer's stream with its failure.
+type failingReader struct {
+	r io.Reader
+	f Failure
+}
+
+func (fr failingReader) Read(p []byte) (int, error) {
+	n, err := fr.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = wrapLayer(fr.f, err)
+	}
+	return n, err
+}
+
+func (p *parser) pkcs7(h mime.Header, params map[string]string, body io.Reader, depth int) error {
+	smimeType := strings.ToLower(params["smime-type"])
+	failure := UnexpectedProcessingError
+	switch smimeType {
+	case "enveloped-data", "authenveloped-data":
+		failure = DecryptionFailed
+	case "compressed-data":
+		failure = DecompressionFailed
+	}
+	decoded, err := decodeCTE(h, body)
+	if err != nil {
+		return err
+	}
+	c, err := cms.ReadContentInfo(decoded)
+	if err != nil {
+		return wrapLayer(failure, err)
+	}
+	switch c.Kind() {
+	case cms.KindEnvelopedData, cms.KindAuthEnvelopedData:
+		plain, info, err := c.Decrypt(p.opts.Decrypt)
+		if err != nil {
+			return wrapLayer(DecryptionFailed, err)
+		}
+		if p.m.Encryption == nil {
+			p.m.Encryption = info
+		}
+		subject := ""
+		if info.Recipient != nil {
+			subject = info.Recipient.Subject.String()
+		}
+		p.layer("encrypted", "%v with %v, key transport %v, for %q", c.Kind(), info.Cipher, info.KeyTransport, subject)
+		return p.innerEntity(failingReader{plain, DecryptionFailed}, depth+1)
+	case cms.KindCompressedData:
+		plain, err := c.Decompress(p.opts.MaxDecompressed)
+		if err != nil {
+			return wrapLayer(DecompressionFailed, err)
+		}
+		idx := len(p.m.Layers)
+		signedBefore := p.m.Signature != nil
+		switch {
+		case p.signDepth > 0:
+			p.m.Compression = CompressBeforeSigning
+			p.layer("compressed", "zlib compressed-data (before signing)")
+		default:
+			p.m.Compression = CompressBeforeSigning
+			p.layer("compressed", "zlib compressed-data (not signed)")
+		}
+		err = p.innerEntity(failingReader{plain, DecompressionFailed}, depth+1)
+		if err == nil && p.signDepth == 0 && !signedBefore && p.m.Signature != nil {
+			p.m.Compression = CompressAfterSigning
+			p.m.Layers[idx].Detail = "zlib compressed-data (after signing)"
+		}
+		return err
+	case cms.KindSignedData:
+		return fail(UnexpectedProcessingError, "opaque signed-data (smime-type=signed-data) is not supported; AS2 uses multipart/signed")
+	}
+	return fail(failure, "unexpected CMS content type %v", c.Type)
+}
+
+func (p *parser) signed(params map[string]string, body io.Reader, depth int) error {
+	boundary := params["boundary"]
+	if boundary == "" {
+		return fail(AuthenticationFailed, "multipart/signed without a boundary")
+	}
+	pr := mime.NewPartReader(body, boundary, p.opts.Limits)
+	content, err := pr.NextPart()
+	if err != nil {
+		return fail(AuthenticationFailed, "multipart/signed: %v", err)
+	}
+
+	// Hash the signed part as it streams, with every algorithm that may
+	// be needed: the one announced, the MIC's, or all when unsure.
+	declared, derr := cms.ParseDigest(params["micalg"])
+	algs := []crypto.Hash{p.micAlg}
+	if derr == nil {
+		algs = append(algs, declared)
+	}
+	if p.hashAll || derr != nil {
+		algs = append(algs, cms.SigningDigests...)
+		algs = append(algs, crypto.MD5)
+	}
+	hashes := newHashSet(algs)
+	// Some captures and proxies strip the CRs of a message; the sender
+	// signed CRLF header lines. canon hashes the part with its header
+	// block's line ends restored, should the exact bytes not verify.
+	canon := &headerCanonicalizer{hashes: newHashSet(algs)}
+	tee := io.TeeReader(content, io.MultiWriter(hashes.writer(), canon))
+	micOwner := !p.micStarted
+	p.micStarted = true
+	layerIndex := len(p.m.Layers)
+	p.layer("signed", "multipart/signed, micalg=%s", params["micalg"])
+	p.signDepth++
+	err = p.innerEntity(tee, depth+1)
+	p.signDepth--
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(io.Discard, tee); err != nil {
+		return err
+	}
+
+	sigPart, err := pr.NextPart()
+	if err != nil {
+		return fail(AuthenticationFailed, "multipart/signed without a signature part: %v", err)
+	}
+	sigHeader, sigBytes, err := p.readSignaturePart(sigPart)
+	if err != nil {
+		return err
+	}
+	sd, err := cms.ParseSignedData(sigBytes)
+	if err != nil {
+		return wrapLayer(AuthenticationFailed, err)
+	}
+	digests := hashes.sums()
+	v, err := sd.Verify(cms.VerifyOptions{Trusted: p.opts.Verify, Digests: digests})
+	if errors.Is(err, cms.ErrDigestMismatch) && canon.active {
+		if cv, cerr := sd.Verify(cms.VerifyOptions{Trusted: p.opts.Verify, Digests: canon.hashes.sums()}); cerr == nil {
+			v, err, digests = cv, nil, canon.hashes.sums()
+			p.layer("warning", "the signed part's MIME headers arrived with bare LF line ends; the signature verifies over them with CRLF restored")
+		}
+	}
+	if err != nil {
+		if errors.Is(err, cms.ErrDigestNotComputed) {
+			return err
+		}
+		return wrapLayer(AuthenticationFailed, err)
+	}
+	// Drain the epilogue so that a truncated body is not taken for whole.
+	for {
+		if _, err := pr.NextPart(); err == io.EOF {
+			break
+		} else if err != nil {
+			return fail(AuthenticationFailed, "multipart/signed: %v", err)
+		}
+	}
+	if p.m.Signature == nil {
+		p.m.Signature = v
+	}
+	trust := "trusted partner certificate"
+	if !v.Trusted {
+		trust = "embedded certificate, not checked against a partner certificate"
+	}
+	p.m.Layers[layerIndex].Detail += fmt.Sprintf("; signature %s %v by %q (%s); signature part %s",
+		cms.DigestName(v.Digest), v.Scheme, v.Signer.Subject.String(), trust, sigHeader.Get("Content-Type"))
+	if micOwner {
+		alg := p.micAlg
+		if alg == 0 {
+			alg = v.Digest
+		}
+		d, ok := digests[alg]
+		if !ok {
+			return fmt.Errorf("%w (%s)", cms.ErrDigestNotComputed, cms.DigestName(alg))
+		}
+		p.m.MIC = MIC{Digest: d, Alg: alg, AlgName: p.micName}
+	}
+	return nil
+}
+
+func (p *parser) readSignaturePart(part io.Reader) (mime.Header, []byte, error) {
+	br := bufio.NewReader(part)
+	h, _, err := mime.ReadHeader(br, p.opts.Limits)
+	if err != nil {
+		return h, nil, fail(AuthenticationFailed, "signature part header: %v", err)
+	}
+	decoded, err := decodeCTE(h, br)
+	if err != nil {
+		return h, nil, err
+	}
+	sig, err := io.ReadAll(io.LimitReader(decoded, cms.MaxSignatureSize+1))
+	if err != nil {
+		return h, nil, fail(AuthenticationFailed, "signature part: %v", err)
+	}
+	if len(sig) > cms.MaxSignatureSize {
+		return h, nil, fail(AuthenticationFailed, "signature part larger than %d bytes", cms.MaxSignatureSize)
+	}
+	return h, sig, nil
+}
+
+func (p *parser) multipart(mt string, params map[string]string, raw []byte, body io.Reader, depth int) error {
+	boundary := params["boundary"]
+	if boundary == "" {
+		return fail(UnexpectedProcessingError, "%s without a boundary", mt)
+	}
+	r, finish := p.beginMIC(raw, body)
+	p.layer("multipart", "%s with several attachments", mt)
+	pr := mime.NewPartReader(r, boundary, p.opts.Limits)
+	for {
+		part, err := pr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return fail(UnexpectedProcessingError, "%s: %v", mt, err)
+		}
+		if err := p.innerEntity(part, depth+1); err != nil {
+			return err
+		}
+	}
+	return finish()
+}
+
+func (p *parser) leaf(h mime.Header, mt string, raw []byte, body io.Reader) error {
+	r, finish := p.beginMIC(raw, body)
+	decoded, err := decodeCTE(h, r)
+	if err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(p.opts.TempDir, "as2gate-part-*")
+	if err != nil {
+		return err
+	}
+	part := &Part{Header: h, ContentType: mt, Filename: mime.Filename(h), Path: f.Name()}
+	p.m.Parts = append(p.m.Parts, part) // registered first, so that Close removes it on error
+	part.Size, err = io.Copy(f, decoded)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	name := part.Filename
+	if name == "" {
+		name = "(no file name)"
+	}
+	p.layer("payload", "%s, %s, %d bytes", mt, name, part.Size)
+	return finish()
+}
+
+// decodeHeaderText decodes RFC 2047 encoded words in a header value.
+func decodeHeaderText(s string) string {
+	var d stdmime.WordDecoder
+	if out, err := d.DecodeHeader(s); err == nil {
+		return out
+	}
+	return s
+}
+
+// hashSet is several running digests of the same bytes.
+type hashSet map[crypto.Hash]hash.Hash
+
+func newHashSet(algs []crypto.Hash) hashSet {
+	hs := hashSet{}
+	for _, a := range algs {
+		if a != 0 && hs[a] == nil {
+			hs[a] = a.New()
+		}
+	}
+	return hs
+}
+
+func (hs hashSet) Write(p []byte) (int, error) {
+	for _, h := range hs {
+		h.Write(p)
+	}
+	return len(p), nil
+}
+
+func (hs hashSet) writer() io.Writer { return hs }
+
+func (hs hashSet) sums() map[crypto.Hash][]byte {
+	out := map[crypto.Hash][]byte{}
+	for a, h := range hs {
+		out[a] = h.Sum(nil)
+	}
+	return out
+}
+
+// maxCanonHeader bounds the header block kept to restore its line ends.
+const maxCanonHeader = 64 << 10
+
+// headerCanonicalizer receives the bytes of a MIME entity. When its header
+// block has bare LF line ends it feeds its hashes the header block with
+// CRLF line ends, then the body unchanged; otherwise it stays inactive.
+type headerCanonicalizer struct {
+	hashes   hashSet
+	header   []byte
+	decided  bool
+	active   bool
+	overflow bool
+}
+
+func (c *headerCanonicalizer) Write(p []byte) (int, error) {
+	if c.decided {
+		if c.active {
+			c.hashes.Write(p)
+		}
+		return len(p), nil
+	}
+	if c.overflow {
+		return len(p), nil
+	}
+	c.header = append(c.header, p...)
+	end := headerEnd(c.header)
+	if end < 0 {
+		if len(c.header) > maxCanonHeader {
+			c.overflow, c.header = true, nil
+		}
+		return len(p), nil
+	}
+	c.decided = true
+	head := c.header[:end]
+	fixed := crlfLines(head)
+	if len(fixed) != len(head) {
+		c.active = true
+		c.hashes.Write(fixed)
+		c.hashes.Write(c.header[end:])
+	}
+	c.header = nil
+	return len(p), nil
+}
+
+// headerEnd is the offset just past the empty line that ends a header
+// block, or -1 when it has not been seen yet.
+func headerEnd(b []byte) int {
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return -1
+		}
+		line := b[i : i+j]
+		if len(line) == 0 || (len(line) == 1 && line[0] == '\r') {
+			return i + j + 1
+		}
+		i += j + 1
+	}
+	return -1
+}
+
+// crlfLines turns bare LF line ends into CRLF.
+func crlfLines(b []byte) []byte {
+	out := make([]byte, 0, len(b)+16)
+	for i, c := range b {
+		if c == '\n' && (i == 0 || b[i-1] != '\r') {
+			out = append(out, '\r')
+		}
+		out = append(out, c)
+	}
+	return out
+}
