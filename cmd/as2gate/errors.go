@@ -2,8 +2,12 @@ package main
 
 import "errors"
 
-// errUsage reports that the flag package already printed what was wrong.
-var errUsage = errors.New("usage")
+// errUsage reports that the flag package already printed what was wrong;
+// errHelp that help was asked for and printed.
+var (
+	errUsage = errors.New("usage")
+	errHelp  = errors.New("help")
+)
 
 // exitError carries a specific exit status for a failed command.
 type exitError struct {

@@ -20,6 +20,8 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"inspect", "show every layer of a captured AS2 message or MDN", runInspect},
+		{"build", "write a signed/encrypted/compressed AS2 request for a file", runBuild},
 		{"version", "print the version", runVersion},
 	}
 }
@@ -40,8 +42,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	for _, c := range commands() {
 		if c.name == args[0] {
 			if err := c.run(args[1:], stdout, stderr); err != nil {
-				if err == errUsage {
+				switch err {
+				case errUsage:
 					return 2
+				case errHelp:
+					return 0
 				}
 				fmt.Fprintf(stderr, "as2gate %s: %v\n", c.name, err)
 				return exitStatus(err)

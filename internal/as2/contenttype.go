@@ -1,28 +1,40 @@
 package as2
 
 import (
+	"bytes"
 	"path/filepath"
 	"strings"
 )
 
-// ContentTypeForName picks the content type of a payload from its file
-// name, as MFT Gateway's console does, with the EDI types first.
-func ContentTypeForName(name string) string {
-	switch strings.ToLower(filepath.Ext(name)) {
-	case ".x12", ".edi-x12":
+// DetectContentType picks the content type of a payload from its file name
+// and its first bytes: EDI by its envelope (ISA for X12, UNA/UNB for
+// EDIFACT), then by extension, as MFT Gateway's console does.
+func DetectContentType(name string, head []byte) string {
+	ext := strings.ToLower(filepath.Ext(name))
+	switch ext {
+	case ".x12":
 		return "application/edi-x12"
-	case ".edifact", ".edf":
+	case ".edifact":
 		return "application/edifact"
-	case ".edi":
-		return "application/edi-x12"
 	case ".xml":
 		return "application/xml"
 	case ".json":
 		return "application/json"
-	case ".txt", ".csv":
-		return "text/plain"
 	case ".pdf":
 		return "application/pdf"
+	}
+	h := bytes.TrimLeft(head, " \t\r\n\ufeff")
+	switch {
+	case bytes.HasPrefix(h, []byte("ISA")):
+		return "application/edi-x12"
+	case bytes.HasPrefix(h, []byte("UNA")), bytes.HasPrefix(h, []byte("UNB")):
+		return "application/edifact"
+	case bytes.HasPrefix(h, []byte("<?xml")):
+		return "application/xml"
+	}
+	switch ext {
+	case ".txt", ".csv":
+		return "text/plain"
 	}
 	return "application/octet-stream"
 }
