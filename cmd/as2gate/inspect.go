@@ -158,9 +158,16 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// captureBody is the body of a capture: read once to parse, and read at
+// random to look at its start.
+type captureBody interface {
+	io.ReadSeeker
+	io.ReaderAt
+}
+
 // openCapture reads the headers and gives the body of a capture in one
 // file, or in two (headers, body).
-func openCapture(files []string) (mime.Header, *os.File, func(), error) {
+func openCapture(files []string) (mime.Header, captureBody, func(), error) {
 	f, err := os.Open(files[0])
 	if err != nil {
 		return mime.Header{}, nil, nil, err
@@ -183,33 +190,17 @@ func openCapture(files []string) (mime.Header, *os.File, func(), error) {
 		}
 		return h, body, func() { body.Close() }, nil
 	}
-	// Copy the body to a temporary file so that it can be read twice.
-	h, rest, err := as2.ReadCapture(f)
+	h, body, err := as2.ReadCaptureFile(f)
 	if err != nil {
 		f.Close()
 		return h, nil, nil, err
 	}
-	tmp, err := os.CreateTemp("", "as2gate-inspect-*")
-	if err != nil {
-		f.Close()
-		return h, nil, nil, err
-	}
-	os.Remove(tmp.Name())
-	_, err = io.Copy(tmp, rest)
-	f.Close()
-	if err == nil {
-		_, err = tmp.Seek(0, io.SeekStart)
-	}
-	if err != nil {
-		tmp.Close()
-		return h, nil, nil, err
-	}
-	return h, tmp, func() { tmp.Close() }, nil
+	return h, body, func() { f.Close() }, nil
 }
 
 // looksLikeMDN tells a receipt from a message: a multipart/report, or a
 // multipart/signed whose first part is one.
-func looksLikeMDN(h mime.Header, body *os.File) bool {
+func looksLikeMDN(h mime.Header, body io.ReaderAt) bool {
 	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
 	if mt == "multipart/report" {
 		return true
@@ -222,9 +213,11 @@ func looksLikeMDN(h mime.Header, body *os.File) bool {
 	return bytes.Contains(bytes.ToLower(head[:n]), []byte("multipart/report"))
 }
 
-func inspectMessage(rep *inspectReport, h mime.Header, body *os.File, recipients []cms.Recipient, partners []*x509.Certificate, outDir string) error {
+func inspectMessage(rep *inspectReport, h mime.Header, body io.Reader, recipients []cms.Recipient, partners []*x509.Certificate, outDir string) error {
 	rep.Kind = "message"
-	tmp, err := os.MkdirTemp("", "as2gate-inspect-")
+	// With --out, parse into a directory beside the destination, so that
+	// the payloads are renamed into place rather than copied.
+	tmp, err := os.MkdirTemp(outDir, ".as2gate-inspect-")
 	if err != nil {
 		return err
 	}
@@ -266,9 +259,10 @@ func inspectMessage(rep *inspectReport, h mime.Header, body *os.File, recipients
 				name = fmt.Sprintf("part-%d.bin", i+1)
 			}
 			dst := filepath.Join(outDir, name)
-			if err := copyFile(p.Path, dst); err != nil {
+			if err := os.Rename(p.Path, dst); err != nil {
 				return err
 			}
+			p.Path = ""
 			out.SavedAs = dst
 		}
 		rep.Parts = append(rep.Parts, out)
@@ -330,23 +324,6 @@ func fileSHA256(path string) (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-func copyFile(src, dst string) error {
-	in, err := os.Open(src)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
 }
 
 func printReport(w io.Writer, r *inspectReport) {
