@@ -168,7 +168,7 @@ func Build(opts BuildOptions) (req *Request, err error) {
 		content = req.micTap
 	}
 	if opts.Compress == CompressBeforeSigning || (opts.Compress == CompressAfterSigning && opts.Sign == nil) {
-		if e, err = req.compressed(content, opts.TempDir); err != nil {
+		if e, err = req.compressed(content, opts.TempDir, opts.Base64); err != nil {
 			return nil, err
 		}
 		content = e.source()
@@ -180,7 +180,7 @@ func Build(opts BuildOptions) (req *Request, err error) {
 		}
 		content = e.source()
 		if opts.Compress == CompressAfterSigning {
-			if e, err = req.compressed(content, opts.TempDir); err != nil {
+			if e, err = req.compressed(content, opts.TempDir, false); err != nil {
 				return nil, err
 			}
 			content = e.source()
@@ -323,8 +323,9 @@ func signedEntity(content *digestTap, s *cms.Signer) (entity, error) {
 }
 
 // compressed compresses content into a temporary file now: DER needs the
-// compressed length before the first byte.
-func (req *Request) compressed(content Source, tempDir string) (entity, error) {
+// compressed length before the first byte. With b64 the part is base64
+// inside a signature; an outer layer is encoded by Build itself.
+func (req *Request) compressed(content Source, tempDir string, b64 bool) (entity, error) {
 	f, err := os.CreateTemp(tempDir, "as2gate-compress-*")
 	if err != nil {
 		return entity{}, err
@@ -355,11 +356,17 @@ func (req *Request) compressed(content Source, tempDir string) (entity, error) {
 	if err != nil {
 		return entity{}, err
 	}
+	var body Source = Concat(BytesSource(cms.CompressedPrefix(zs.Size())), zs)
 	var h mime.Header
 	h.Add("Content-Type", `application/pkcs7-mime; smime-type=compressed-data; name="smime.p7z"`)
-	h.Add("Content-Transfer-Encoding", "binary")
+	if b64 {
+		h.Add("Content-Transfer-Encoding", "base64")
+		body = base64Source{body}
+	} else {
+		h.Add("Content-Transfer-Encoding", "binary")
+	}
 	h.Add("Content-Disposition", `attachment; filename="smime.p7z"`)
-	return entity{header: h, body: Concat(BytesSource(cms.CompressedPrefix(zs.Size())), zs)}, nil
+	return entity{header: h, body: body}, nil
 }
 
 type envelopedSource struct {
