@@ -5,6 +5,8 @@ import (
 	"compress/zlib"
 	"crypto"
 	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/asn1"
 	"errors"
 	"fmt"
 	"io"
@@ -304,4 +306,45 @@ func TestCompressDecompress(t *testing.T) {
 			t.Fatalf("error %v, want ErrDecompress", err)
 		}
 	})
+}
+
+// TestVerifyPSSWithoutParameters: pyas2lib writes rsassaPss with no
+// parameters and hashes with the digest algorithm; such signatures verify.
+func TestVerifyPSSWithoutParameters(t *testing.T) {
+	alice := testpeer.NewIdentity(t, "alice")
+	content := []byte("pss without parameters")
+	s := &Signer{Key: alice.Key, Cert: alice.Cert, Digest: crypto.SHA256, Scheme: PSS}
+	der := sign(t, s, content)
+
+	var ci contentInfo
+	if _, err := asn1.Unmarshal(der, &ci); err != nil {
+		t.Fatal(err)
+	}
+	var sd signedDataIn
+	if _, err := asn1.Unmarshal(ci.Content.Bytes, &sd); err != nil {
+		t.Fatal(err)
+	}
+	sd.SignerInfos[0].SignatureAlgorithm = pkix.AlgorithmIdentifier{Algorithm: oidRSASSAPSS}
+	inner, err := asn1.Marshal(sd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stripped, err := asn1.Marshal(contentInfo{ContentType: oidSignedData, Content: asn1.RawValue{Class: asn1.ClassContextSpecific, Tag: 0, IsCompound: true, Bytes: inner}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(stripped, der) {
+		t.Fatal("the parameters were not removed")
+	}
+	parsed, err := ParseSignedData(stripped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := parsed.Verify(VerifyOptions{Trusted: []*x509.Certificate{alice.Cert}, Digests: digestOf(crypto.SHA256, content)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Scheme != PSS || v.Digest != crypto.SHA256 {
+		t.Fatalf("verified as %+v", v)
+	}
 }
