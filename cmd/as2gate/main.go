@@ -22,6 +22,7 @@ func commands() []command {
 	return []command{
 		{"inspect", "show every layer of a captured AS2 message or MDN", runInspect},
 		{"build", "write a signed/encrypted/compressed AS2 request for a file", runBuild},
+		{"bench", "send N messages to an AS2 server and measure it", runBench},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -248,3 +248,19 @@ func TestMIC(t *testing.T) {
 		}
 	}
 }
+
+// TestBuildFailsCleanly: a signing key that does not match its
+// certificate is an error, not a panic, and leaves no temporary file.
+func TestBuildFailsCleanly(t *testing.T) {
+	ids := identities(t)
+	dir := t.TempDir()
+	_, err := Build(BuildOptions{From: "a", To: "b", TempDir: dir, Compress: CompressBeforeSigning,
+		Attachments: []Attachment{{Content: BytesSource([]byte("x"))}},
+		Sign:        &cms.Signer{Key: ids.sender.Key, Cert: ids.receiver.Cert, Digest: crypto.SHA256}})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("%d temporary files left", len(entries))
+	}
+}

@@ -120,7 +120,7 @@ func IsReservedHeader(name string) bool {
 // Build makes the request for a message. The payload is not read yet
 // (except to compress it); the body streams from the attachments when it
 // is opened.
-func Build(opts BuildOptions) (req *Request, err error) {
+func Build(opts BuildOptions) (_ *Request, err error) {
 	if err := CheckID(opts.From); err != nil {
 		return nil, fmt.Errorf("as2: AS2-From: %w", err)
 	}
@@ -135,10 +135,10 @@ func Build(opts BuildOptions) (req *Request, err error) {
 			return nil, fmt.Errorf("as2: custom header %q would replace an AS2 header", f.Name)
 		}
 	}
-	req = &Request{MessageID: opts.MessageID}
+	req := &Request{MessageID: opts.MessageID}
 	defer func() {
 		if err != nil {
-			req.Close()
+			req.Close() // the temporary files made before the failure
 		}
 	}()
 	if req.MessageID == "" {

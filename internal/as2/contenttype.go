@@ -38,3 +38,25 @@ func DetectContentType(name string, head []byte) string {
 	}
 	return "application/octet-stream"
 }
+
+// ExtensionFor is the file extension for a payload of a content type that
+// came without a file name.
+func ExtensionFor(contentType string) string {
+	switch strings.ToLower(strings.TrimSpace(strings.SplitN(contentType, ";", 2)[0])) {
+	case "application/edi-x12":
+		return ".x12"
+	case "application/edifact":
+		return ".edi"
+	case "application/edi-consent":
+		return ".edi"
+	case "application/xml", "text/xml":
+		return ".xml"
+	case "application/json":
+		return ".json"
+	case "text/plain":
+		return ".txt"
+	case "application/pdf":
+		return ".pdf"
+	}
+	return ".bin"
+}

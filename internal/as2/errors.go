@@ -75,3 +75,15 @@ func wrapLayer(f Failure, err error) error {
 	}
 	return err
 }
+
+// IsMessageError reports whether err is about the message itself, to be
+// reported in an error MDN, rather than a local failure (disk, database,
+// a broken connection) after which the sender should simply try again.
+func IsMessageError(err error) bool {
+	var e *Error
+	return errors.As(err, &e) || cms.IsMalformed(err) || errors.Is(err, cms.ErrUnsupportedAlgorithm) ||
+		errors.Is(err, cms.ErrNoRecipient) || errors.Is(err, cms.ErrDecrypt) || errors.Is(err, cms.ErrUnknownSigner) ||
+		errors.Is(err, cms.ErrSignature) || errors.Is(err, cms.ErrDigestMismatch) || errors.Is(err, cms.ErrDecompress) ||
+		errors.Is(err, cms.ErrTooLarge) || errors.Is(err, mime.ErrMalformedHeader) || errors.Is(err, mime.ErrHeaderTooLarge) ||
+		errors.Is(err, mime.ErrNoBoundary) || errors.Is(err, mime.ErrMissingCloseDelimiter) || errors.Is(err, mime.ErrTooManyParts)
+}

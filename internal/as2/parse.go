@@ -116,7 +116,7 @@ func parseOnce(header mime.Header, body io.Reader, opts ParseOptions, hashAll bo
 	m := &Message{
 		Header:    header,
 		MessageID: strings.TrimSpace(header.Get("Message-ID")),
-		Subject:   decodeHeaderText(header.Get("Subject")),
+		Subject:   DecodeHeaderText(header.Get("Subject")),
 		MDN:       ParseMDNRequest(header),
 	}
 	var err error
@@ -521,8 +521,8 @@ func (p *parser) leaf(h mime.Header, mt string, raw []byte, body io.Reader) erro
 	return finish()
 }
 
-// decodeHeaderText decodes RFC 2047 encoded words in a header value.
-func decodeHeaderText(s string) string {
+// DecodeHeaderText decodes RFC 2047 encoded words in a header value.
+func DecodeHeaderText(s string) string {
 	var d stdmime.WordDecoder
 	if out, err := d.DecodeHeader(s); err == nil {
 		return out
