@@ -1,0 +1,23 @@
+package as2gate
+
+import "time"
+
+// Role is what a user may do.
+type Role string
+
+const (
+	RoleAdmin    Role = "admin"    // everything, users and keys included
+	RoleManager  Role = "manager"  // stations, partners, certificates, integrations
+	RoleOperator Role = "operator" // send and receive messages
+	RoleViewer   Role = "viewer"   // read only
+)
+
+// User is a person or a machine allowed on the admin side.
+type User struct {
+	ID           string
+	Username     string
+	PasswordHash string // argon2id, encoded with its parameters
+	Role         Role
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
