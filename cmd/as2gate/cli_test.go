@@ -31,8 +31,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// as2gate runs the binary and returns stdout, stderr and the exit status.
-func as2gate(t *testing.T, args ...string) (string, string, int) {
+// runBinary runs the binary and returns stdout, stderr and the exit status.
+func runBinary(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
 	cmd := exec.Command(binary, args...)
 	var stdout, stderr bytes.Buffer
@@ -49,7 +49,7 @@ func as2gate(t *testing.T, args ...string) (string, string, int) {
 
 func inspectJSON(t *testing.T, args ...string) (inspectReport, int) {
 	t.Helper()
-	out, stderr, status := as2gate(t, append([]string{"inspect", "--json"}, args...)...)
+	out, stderr, status := runBinary(t, append([]string{"inspect", "--json"}, args...)...)
 	var rep inspectReport
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("inspect printed no JSON (%v): %s %s", err, out, stderr)
@@ -88,7 +88,7 @@ func TestBuildThenInspect(t *testing.T) {
 			req := filepath.Join(t.TempDir(), "request.txt")
 			args := append([]string{"build", "--from", "Our Station", "--to", "partner", "--key", sKey, "--cert", sCert,
 				"--partner-cert", rCert, "--mdn", "sync", "--mdn-signed", "--out", req}, tt.flags...)
-			_, stderr, status := as2gate(t, append(args, payload)...)
+			_, stderr, status := runBinary(t, append(args, payload)...)
 			if status != 0 {
 				t.Fatalf("build: status %d: %s", status, stderr)
 			}
@@ -115,7 +115,7 @@ func TestBuildThenInspect(t *testing.T) {
 	}
 	t.Run("wrong key", func(t *testing.T) {
 		req := filepath.Join(t.TempDir(), "request.txt")
-		if _, stderr, status := as2gate(t, "build", "--from", "a", "--to", "b", "--partner-cert", rCert, "--encrypt", "aes256", "--out", req, payload); status != 0 {
+		if _, stderr, status := runBinary(t, "build", "--from", "a", "--to", "b", "--partner-cert", rCert, "--encrypt", "aes256", "--out", req, payload); status != 0 {
 			t.Fatal(stderr)
 		}
 		rep, status := inspectJSON(t, "--key", sKey, "--cert", sCert, req)
@@ -125,7 +125,7 @@ func TestBuildThenInspect(t *testing.T) {
 	})
 	t.Run("bad signature", func(t *testing.T) {
 		req := filepath.Join(t.TempDir(), "request.txt")
-		if _, stderr, status := as2gate(t, "build", "--from", "a", "--to", "b", "--key", sKey, "--cert", sCert, "--sign", "sha256", "--out", req, payload); status != 0 {
+		if _, stderr, status := runBinary(t, "build", "--from", "a", "--to", "b", "--key", sKey, "--cert", sCert, "--sign", "sha256", "--out", req, payload); status != 0 {
 			t.Fatal(stderr)
 		}
 		raw, _ := os.ReadFile(req)
@@ -191,7 +191,7 @@ func TestBuildOutputForOpenSSL(t *testing.T) {
 	payload := filepath.Join(dir, "data.edi")
 	os.WriteFile(payload, bytes.Repeat([]byte("UNB+UNOA:2'\r\n"), 100), 0o644)
 	req := filepath.Join(dir, "req.txt")
-	_, stderr, status := as2gate(t, "build", "--from", "a", "--to", "b", "--key", sKey, "--cert", sCert, "--sign", "sha256",
+	_, stderr, status := runBinary(t, "build", "--from", "a", "--to", "b", "--key", sKey, "--cert", sCert, "--sign", "sha256",
 		"--partner-cert", rCert, "--encrypt", "aes192-cbc", "--out", req, payload)
 	if status != 0 {
 		t.Fatal(stderr)

@@ -20,6 +20,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"serve", "run the gateway: AS2 listener, admin listener, workers", runServe},
 		{"inspect", "show every layer of a captured AS2 message or MDN", runInspect},
 		{"build", "write a signed/encrypted/compressed AS2 request for a file", runBuild},
 		{"bench", "send N messages to an AS2 server and measure it", runBench},

@@ -1,0 +1,369 @@
+package gateway_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/as2gate/as2gate"
+	"github.com/as2gate/as2gate/internal/as2"
+	"github.com/as2gate/as2gate/internal/mime"
+	"github.com/as2gate/as2gate/internal/pki"
+)
+
+// TestExchange sends files both ways between two installations with every
+// MDN mode and the common security profiles.
+func TestExchange(t *testing.T) {
+	alpha, beta := newNode(t, "ALPHA"), newNode(t, "BETA")
+	profiles := []struct {
+		name   string
+		change func(*as2gate.Partner)
+	}{
+		{"plain", func(p *as2gate.Partner) { p.Sign, p.Encrypt, p.MDNSigned = "", "", false }},
+		{"signed sha1", func(p *as2gate.Partner) { p.Sign, p.Encrypt = "sha1", "" }},
+		{"3des compressed before signing", func(p *as2gate.Partner) { p.Encrypt, p.Compress = "3des", "before" }},
+		{"gcm oaep pss compressed after signing", func(p *as2gate.Partner) {
+			p.Encrypt, p.KeyTransport, p.SignPSS, p.Compress, p.Sign = "aes128-gcm", "oaep-sha256", true, "after", "sha384"
+		}},
+		{"base64 chunked", func(p *as2gate.Partner) { p.Base64, p.Chunked = true, true }},
+	}
+	modes := []string{as2gate.MDNNone, as2gate.MDNSync, as2gate.MDNAsync}
+	for i, prof := range profiles {
+		for j, mode := range modes {
+			t.Run(prof.name+"/"+mode, func(t *testing.T) {
+				// A partner record per case, since each has its own settings:
+				// distinct station pairs keep them apart.
+				from, to := newNode(t, fmt.Sprintf("FROM-%d-%d", i, j)), newNode(t, fmt.Sprintf("TO-%d-%d", i, j))
+				if i == 0 && j == 0 {
+					from, to = alpha, beta
+				}
+				p := from.partnerOf(t, to, func(p *as2gate.Partner) { p.MDN = mode; prof.change(p) })
+				to.partnerOf(t, from, func(p *as2gate.Partner) { prof.change(p) })
+				content := []byte(fmt.Sprintf("ISA*00*%d*%d~\r\nGS*PO~\n\x00\xff binary too", i, j))
+				sent := from.waitFinal(t, from.send(t, p, "order 1.x12", content).ID)
+				if sent.Status != as2gate.StatusSent {
+					t.Fatalf("status %s: %s", sent.Status, sent.Reason)
+				}
+				if mode != as2gate.MDNNone && (sent.MICMatched == nil || !*sent.MICMatched || sent.MDNDisposition == "") {
+					t.Fatalf("MDN not checked: %+v", sent)
+				}
+				var got []*as2gate.Message
+				waitFor(t, 10*time.Second, func() bool { got = to.inbound(t); return len(got) == 1 })
+				in := got[0]
+				if in.Status != as2gate.StatusReceived || in.MessageID != sent.MessageID || len(in.Files) != 1 {
+					t.Fatalf("received %+v", in)
+				}
+				if data := to.read(t, in.Files[0].Key); !bytes.Equal(data, content) || in.Files[0].Name != "order 1.x12" {
+					t.Fatalf("received file %q = %q", in.Files[0].Name, data)
+				}
+				if mode != as2gate.MDNNone && in.MIC != sent.MIC {
+					t.Fatalf("receiver stated MIC %q, sender expected %q", in.MIC, sent.MIC)
+				}
+				for _, key := range []string{in.RawKey, in.HeadersKey, sent.RawKey, sent.HeadersKey} {
+					if len(to.readMaybe(key))+len(from.readMaybe(key)) == 0 {
+						t.Fatalf("raw blob %s missing", key)
+					}
+				}
+				if mode == as2gate.MDNAsync {
+					waitFor(t, 10*time.Second, func() bool {
+						m, _ := to.store.GetMessage(context.Background(), in.ID)
+						return m.MDNStatus == "sent"
+					})
+				}
+			})
+		}
+	}
+}
+
+func (n *node) readMaybe(key string) []byte {
+	rc, _, err := n.blobs.Open(context.Background(), key)
+	if err != nil {
+		return nil
+	}
+	defer rc.Close()
+	b, _ := io.ReadAll(rc)
+	return b
+}
+
+// postRaw builds a request as alpha would send it to beta and posts it.
+func postRaw(t *testing.T, from *node, p *as2gate.Partner, to *node, mutate func(body []byte) []byte) (*http.Response, []byte) {
+	t.Helper()
+	ctx := context.Background()
+	kp, err := pki.Parse(identityP12(t, from.station.AS2ID), "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	toCert, _ := pki.Parse(identityP12(t, to.station.AS2ID), "pw")
+	req, err := as2.Build(as2.BuildOptions{From: from.station.AS2ID, To: to.station.AS2ID, MessageID: "<dup-test@alpha>",
+		Attachments: []as2.Attachment{{Content: as2.BytesSource([]byte("UNB+UNOA:2+X'")), Filename: "x.edi"}},
+		Sign:        signer(kp), Encrypt: encryptTo(toCert.Certs[0]),
+		MDN: as2.MDNRequest{To: "x", Signed: true, MICAlgs: []string{"sha-256"}}, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer req.Close()
+	rc, _ := req.Body.Open()
+	body, _ := io.ReadAll(rc)
+	rc.Close()
+	if mutate != nil {
+		body = mutate(body)
+	}
+	hreq, _ := http.NewRequestWithContext(ctx, http.MethodPost, to.srv.URL+"/as2", bytes.NewReader(body))
+	for _, f := range req.Header.Fields {
+		hreq.Header.Add(f.Name, f.Value)
+	}
+	resp, err := http.DefaultClient.Do(hreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	return resp, data
+}
+
+// TestDuplicateIsStoredOnce: the same Message-ID twice stores one file
+// and returns the same MDN.
+func TestDuplicateIsStoredOnce(t *testing.T) {
+	alpha, beta := newNode(t, "ALPHA"), newNode(t, "BETA")
+	p := alpha.partnerOf(t, beta, nil)
+	beta.partnerOf(t, alpha, nil)
+	r1, mdn1 := postRaw(t, alpha, p, beta, nil)
+	r2, mdn2 := postRaw(t, alpha, p, beta, nil)
+	if r1.StatusCode != 200 || r2.StatusCode != 200 || !bytes.Equal(mdn1, mdn2) || len(mdn1) == 0 {
+		t.Fatalf("responses %d %d, MDNs equal: %v", r1.StatusCode, r2.StatusCode, bytes.Equal(mdn1, mdn2))
+	}
+	if got := beta.inbound(t); len(got) != 1 {
+		t.Fatalf("%d messages recorded", len(got))
+	}
+	files, _ := beta.blobs.List(context.Background(), "AS2/files/")
+	if len(files) != 1 {
+		t.Fatalf("%d files stored", len(files))
+	}
+}
+
+// TestRefusals: what a receiver refuses, and how it says so.
+func TestRefusals(t *testing.T) {
+	alpha, beta := newNode(t, "ALPHA"), newNode(t, "BETA")
+	p := alpha.partnerOf(t, beta, nil)
+	t.Run("unknown partner", func(t *testing.T) {
+		resp, body := postRaw(t, alpha, p, beta, nil)
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "ALPHA") {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+		got := beta.inbound(t)
+		if len(got) != 1 || got[0].Status != as2gate.StatusRejected || got[0].PartnerID != "" {
+			t.Fatalf("recorded %+v", got)
+		}
+	})
+	beta.partnerOf(t, alpha, func(p *as2gate.Partner) { p.RequireSigned = true })
+	t.Run("tampered", func(t *testing.T) {
+		resp, body := postRaw(t, alpha, p, beta, func(b []byte) []byte {
+			b = append([]byte{}, b...)
+			b[len(b)/2] ^= 0x55 // inside the ciphertext
+			return b
+		})
+		mdn, err := as2.ParseMDN(headerOf(resp), bytes.NewReader(body), as2.MDNParseOptions{})
+		if resp.StatusCode != 200 || err != nil || mdn.Disposition.OK() {
+			t.Fatalf("%d %v %+v", resp.StatusCode, err, mdn)
+		}
+		ms := beta.inbound(t)
+		last := ms[0]
+		if last.Status != as2gate.StatusRejected || last.Reason == "" || len(beta.readMaybe(last.RawKey)) == 0 {
+			t.Fatalf("recorded %+v", last)
+		}
+		t.Logf("disposition %s; reason %s", mdn.Disposition, last.Reason)
+	})
+	t.Run("unknown station", func(t *testing.T) {
+		gamma := newNode(t, "GAMMA")
+		alpha.partnerOf(t, gamma, nil)
+		gp, _ := alpha.gw.Partner(context.Background(), "GAMMA")
+		gp.URL = beta.srv.URL + "/as2"
+		if err := alpha.gw.UpdatePartner(context.Background(), gp); err != nil {
+			t.Fatal(err)
+		}
+		m := alpha.waitFinal(t, alpha.send(t, gp, "a.txt", []byte("x")).ID)
+		if m.Status != as2gate.StatusFailed || !strings.Contains(m.Reason, "404") {
+			t.Fatalf("status %s, reason %s", m.Status, m.Reason)
+		}
+	})
+}
+
+func headerOf(resp *http.Response) (h mime.Header) {
+	for name, vs := range resp.Header {
+		for _, v := range vs {
+			h.Add(name, v)
+		}
+	}
+	return h
+}
+
+// TestRetryThenDelivered: a partner down for a while gets the message when
+// it comes back; the attempts are counted.
+func TestRetryThenDelivered(t *testing.T) {
+	alpha, beta := newNode(t, "ALPHA"), newNode(t, "BETA")
+	var failures atomic.Int32
+	failures.Store(2)
+	flaky := newProxy(t, beta, func() bool { return failures.Add(-1) >= 0 })
+	p := alpha.partnerOf(t, beta, func(p *as2gate.Partner) { p.URL = flaky + "/as2"; p.Retries = 3 })
+	beta.partnerOf(t, alpha, nil)
+	m := alpha.waitFinal(t, alpha.send(t, p, "a.x12", []byte("ISA~")).ID)
+	if m.Status != as2gate.StatusSent || m.Attempts != 3 {
+		t.Fatalf("status %s after %d attempts: %s", m.Status, m.Attempts, m.Reason)
+	}
+	t.Run("gives up", func(t *testing.T) {
+		failures.Store(100)
+		p.Retries = 1
+		if err := alpha.gw.UpdatePartner(context.Background(), p); err != nil {
+			t.Fatal(err)
+		}
+		m := alpha.waitFinal(t, alpha.send(t, p, "b.x12", []byte("ISA~")).ID)
+		if m.Status != as2gate.StatusFailed || m.Attempts != 2 || !strings.Contains(m.Reason, "503") {
+			t.Fatalf("status %s after %d attempts: %s", m.Status, m.Attempts, m.Reason)
+		}
+		// A manual resend goes through once the partner is back.
+		failures.Store(0)
+		if _, err := alpha.gw.Resend(context.Background(), m.ID); err != nil {
+			t.Fatal(err)
+		}
+		if m = alpha.waitFinal(t, m.ID); m.Status != as2gate.StatusSent {
+			t.Fatalf("resend: %s %s", m.Status, m.Reason)
+		}
+	})
+}
+
+// TestAsyncMDNTimeout: no asynchronous MDN in time makes the message incomplete.
+func TestAsyncMDNTimeout(t *testing.T) {
+	alpha, beta := newNode(t, "ALPHA"), newNode(t, "BETA")
+	sink := newSink(t)
+	p := alpha.partnerOf(t, beta, func(p *as2gate.Partner) { p.URL, p.MDN = sink, as2gate.MDNAsync })
+	m := alpha.send(t, p, "a.x12", []byte("ISA~"))
+	waitFor(t, 10*time.Second, func() bool {
+		got, _ := alpha.store.GetMessage(context.Background(), m.ID)
+		return got.Status == as2gate.StatusAwaitingMDN
+	})
+	alpha.clock.Advance(7 * time.Hour)
+	if m = alpha.waitFinal(t, m.ID); m.Status != as2gate.StatusIncomplete {
+		t.Fatalf("status %s", m.Status)
+	}
+}
+
+// TestExpiredCertificate: sending to an expired certificate fails at once, with the reason.
+func TestExpiredCertificate(t *testing.T) {
+	alpha, beta := newNode(t, "ALPHA"), newNode(t, "BETA")
+	_, cert, err := pki.GenerateSelfSigned(pki.SelfSignedOptions{CommonName: "old", KeyBits: 2048, ValidYears: 1, Now: time.Now().AddDate(-2, 0, 0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := alpha.gw.ImportCertificate(context.Background(), "old", pki.EncodeCertPEM(cert), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := alpha.partnerOf(t, beta, func(p *as2gate.Partner) { p.EncryptCertID = old.ID })
+	m := alpha.waitFinal(t, alpha.send(t, p, "a.x12", []byte("ISA~")).ID)
+	if m.Status != as2gate.StatusFailed || !strings.Contains(m.Reason, "expired") || m.Attempts != 1 {
+		t.Fatalf("status %s after %d attempts: %s", m.Status, m.Attempts, m.Reason)
+	}
+}
+
+// TestSendFolder: a file dropped in AS2/send/<station>/<partner>/ is sent
+// once; an interrupted pickup is finished.
+func TestSendFolder(t *testing.T) {
+	alpha, beta := newNode(t, "ALPHA"), newNode(t, "BETA")
+	alpha.partnerOf(t, beta, nil)
+	beta.partnerOf(t, alpha, nil)
+	dir := filepath.Join(alpha.dir, "AS2", "send", "ALPHA", "BETA")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "po.x12"), []byte("ISA*dropped~"), 0o644)
+	// A pickup that a crash interrupted after the rename.
+	stuck := filepath.Join(alpha.dir, "AS2", "tmp", "pickup", as2gate.NewID(), "ALPHA", "BETA")
+	os.MkdirAll(stuck, 0o755)
+	os.WriteFile(filepath.Join(stuck, "stuck.x12"), []byte("ISA*stuck~"), 0o644)
+
+	waitFor(t, 15*time.Second, func() bool { return len(beta.inbound(t)) == 2 })
+	got := map[string]string{}
+	for _, m := range beta.inbound(t) {
+		got[m.Files[0].Name] = string(beta.read(t, m.Files[0].Key))
+	}
+	if got["po.x12"] != "ISA*dropped~" || got["stuck.x12"] != "ISA*stuck~" {
+		t.Fatalf("received %v", got)
+	}
+	if fileExists(filepath.Join(dir, "po.x12")) {
+		t.Fatal("the dropped file is still in the send folder")
+	}
+	time.Sleep(300 * time.Millisecond) // a few more scans: nothing is sent twice
+	if n := len(beta.inbound(t)); n != 2 {
+		t.Fatalf("%d messages received", n)
+	}
+}
+
+// TestCancel: a queued message can be canceled and is never sent.
+func TestCancel(t *testing.T) {
+	alpha, beta := newNode(t, "ALPHA"), newNode(t, "BETA")
+	p := alpha.partnerOf(t, beta, func(p *as2gate.Partner) { p.URL = newFailing(t); p.Retries = 5; p.RetryDelay = time.Hour })
+	m := alpha.send(t, p, "a.x12", []byte("ISA~"))
+	waitFor(t, 10*time.Second, func() bool {
+		got, _ := alpha.store.GetMessage(context.Background(), m.ID)
+		return got.Status == as2gate.StatusQueued && got.Attempts == 1
+	})
+	if _, err := alpha.gw.Cancel(context.Background(), m.ID); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := alpha.store.GetMessage(context.Background(), m.ID)
+	jobs, _ := alpha.store.ListJobs(context.Background(), m.ID)
+	if got.Status != as2gate.StatusCanceled || len(jobs) != 0 {
+		t.Fatalf("status %s, %d jobs", got.Status, len(jobs))
+	}
+	if _, err := alpha.gw.Cancel(context.Background(), m.ID); as2gate.ErrorCode(err) != as2gate.EConflict {
+		t.Fatalf("second cancel: %v", err)
+	}
+}
+
+// TestCertificateRollover: during a rollover, messages encrypted to the
+// station's next certificate, and signed with the partner's next one, are accepted.
+func TestCertificateRollover(t *testing.T) {
+	alpha, beta := newNode(t, "ALPHA"), newNode(t, "BETA")
+	ctx := context.Background()
+	next, err := beta.gw.ImportCertificate(ctx, "BETA next", identityP12(t, "BETA-next"), "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	beta.station.NextCertID = next.ID
+	if err := beta.gw.UpdateStation(ctx, beta.station); err != nil {
+		t.Fatal(err)
+	}
+	// Alpha already encrypts to beta's next certificate.
+	nextPEM, _ := beta.gw.CertificatePEM(ctx, next.ID)
+	alphaView, err := alpha.gw.ImportCertificate(ctx, "BETA next", nextPEM, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// It encrypts to beta's next certificate, and still checks beta's
+	// signatures with the current one.
+	p := alpha.partnerOf(t, beta, func(p *as2gate.Partner) { p.SignCertID, p.EncryptCertID = p.EncryptCertID, alphaView.ID })
+	beta.partnerOf(t, alpha, nil)
+	m := alpha.waitFinal(t, alpha.send(t, p, "a.x12", []byte("ISA~")).ID)
+	if m.Status != as2gate.StatusSent {
+		t.Fatalf("to the next certificate: %s %s", m.Status, m.Reason)
+	}
+	// Beta promotes: its MDNs are now signed with the next key, which
+	// alpha accepts as its partner's next certificate.
+	if _, err := beta.gw.PromoteNextCertificate(ctx, beta.station.ID); err != nil {
+		t.Fatal(err)
+	}
+	p.NextCertID = alphaView.ID
+	if err := alpha.gw.UpdatePartner(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	m = alpha.waitFinal(t, alpha.send(t, p, "b.x12", []byte("ISA~")).ID)
+	if m.Status != as2gate.StatusSent {
+		t.Fatalf("after promotion: %s %s", m.Status, m.Reason)
+	}
+}
