@@ -13,8 +13,9 @@ import (
 
 // BlobStore keeps payload bytes (files, raw messages, headers, MDNs) under
 // keys laid out as MFT Gateway's bucket is: AS2/files/<station>/<partner>/
-// inbox|outbox/<folder>/<file>, AS2/raw-message/..., AS2/headers/...,
-// AS2/raw-mdn/..., and AS2/send/<station>/<partner>/ for files to send.
+// inbox|outbox/<folder>/<file>, AS2/raw-message/... (headers and body in
+// one file), AS2/raw-mdn/..., and AS2/send/<station>/<partner>/ for files
+// to send.
 type BlobStore interface {
 	// Put stores r under key: when it returns, the object is complete
 	// and durable (it survives a crash); before, nothing is visible.
@@ -104,20 +105,18 @@ func box(dir Direction) string {
 
 // MessageKeys are the blob keys of a message.
 type MessageKeys struct {
-	Folder  string // AS2/files/<station>/<partner>/<box>/<name>
-	Raw     string // AS2/raw-message/.../<name>/message.raw
-	Headers string // AS2/headers/.../<name>/headers.txt
-	MDN     string // AS2/raw-mdn/.../<name>/mdn.raw
+	Folder string // AS2/files/<station>/<partner>/<box>/<name>
+	Raw    string // AS2/raw-message/.../<name>/message.raw: headers and body
+	MDN    string // AS2/raw-mdn/.../<name>/mdn.raw: headers and body
 }
 
 // KeysFor lays out the blob keys of a message.
 func KeysFor(stationAS2ID, partnerAS2ID string, dir Direction, folderName string) MessageKeys {
 	tail := KeyElement(stationAS2ID) + "/" + KeyElement(partnerAS2ID) + "/" + box(dir) + "/" + folderName
 	return MessageKeys{
-		Folder:  "AS2/files/" + tail,
-		Raw:     "AS2/raw-message/" + tail + "/message.raw",
-		Headers: "AS2/headers/" + tail + "/headers.txt",
-		MDN:     "AS2/raw-mdn/" + tail + "/mdn.raw",
+		Folder: "AS2/files/" + tail,
+		Raw:    "AS2/raw-message/" + tail + "/message.raw",
+		MDN:    "AS2/raw-mdn/" + tail + "/mdn.raw",
 	}
 }
 

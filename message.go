@@ -65,16 +65,16 @@ type Message struct {
 	MDNDisposition string
 	MDNStatus      string // outbound: verified, unverified...; inbound: sent, queued, failed
 	MICMatched     *bool
-	// Blob keys: the folder holding the files, the raw message and
-	// headers as sent or received, the raw MDN.
-	Folder     string
-	RawKey     string
-	HeadersKey string
-	MDNKey     string
-	Size       int64 // total payload size
-	Files      []File
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
+	// Blob keys: the folder holding the files, the raw message as sent or
+	// received (its HTTP headers, an empty line, its body: the form
+	// `as2gate inspect` reads), the raw MDN (in the same form).
+	Folder    string
+	RawKey    string
+	MDNKey    string
+	Size      int64 // total payload size
+	Files     []File
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// CompletedAt: when it reached a final status.
 	CompletedAt time.Time
 	// Version counts updates, for optimistic locking.

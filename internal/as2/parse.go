@@ -14,6 +14,7 @@ import (
 	"mime/quotedprintable"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/as2gate/as2gate/internal/cms"
 	"github.com/as2gate/as2gate/internal/mime"
@@ -202,11 +203,20 @@ func (p *parser) entity(h mime.Header, raw []byte, body io.Reader, depth int) er
 	return p.leaf(h, mt, raw, body)
 }
 
+// entityReaders recycles the buffered readers of nested entities: every
+// message needs a few, and 64 KiB each is much for a 1 KiB message.
+var entityReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 64<<10) }}
+
 // innerEntity processes content that should start with a MIME header. The
 // content some products encrypt has none (Mendelson, encrypt-only): then
 // the whole content is the payload.
 func (p *parser) innerEntity(r io.Reader, depth int) error {
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := entityReaders.Get().(*bufio.Reader)
+	br.Reset(r)
+	defer func() {
+		br.Reset(nil)
+		entityReaders.Put(br)
+	}()
 	peek, err := br.Peek(4096)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
 		return err

@@ -85,11 +85,16 @@ type Reader struct {
 	stack []frame
 }
 
-// NewReader returns a Reader reading from r.
+// NewReader returns a Reader reading from r. Input that knows its length
+// (a bytes.Reader: a signature) gets a buffer of that size only.
 func NewReader(r io.Reader) *Reader {
+	size := 64 << 10
+	if l, ok := r.(interface{ Len() int }); ok && l.Len() < size {
+		size = max(l.Len()+1, 16)
+	}
 	br, ok := r.(*bufio.Reader)
-	if !ok || br.Size() < 64<<10 {
-		br = bufio.NewReaderSize(r, 64<<10)
+	if !ok || br.Size() < size {
+		br = bufio.NewReaderSize(r, size)
 	}
 	return &Reader{r: br}
 }

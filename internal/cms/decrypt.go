@@ -189,7 +189,7 @@ func (c *Content) Decrypt(recipients []Recipient) (io.Reader, *EnvelopeInfo, err
 	if len(iv) != block.BlockSize() {
 		return nil, nil, fmt.Errorf("%w: IV of %d bytes for %v", ErrMalformed, len(iv), ciph)
 	}
-	plain := newCBCReader(ciphertext, cipher.NewCBCDecrypter(block, iv))
+	plain := newCBCReader(ciphertext, cipher.NewCBCDecrypter(block, iv), h.Length)
 	return &trailingReader{src: plain, finish: c.closeAll}, info, nil
 }
 
@@ -464,8 +464,10 @@ type cbcReader struct {
 	err     error
 }
 
-func newCBCReader(src io.Reader, mode cipher.BlockMode) *cbcReader {
-	return &cbcReader{src: src, mode: mode, buf: make([]byte, chunkSize)}
+// newCBCReader decrypts src; size is the ciphertext length when the
+// encoding tells it (-1 otherwise), to size the buffer.
+func newCBCReader(src io.Reader, mode cipher.BlockMode, size int64) *cbcReader {
+	return &cbcReader{src: src, mode: mode, buf: make([]byte, bufferSize(size))}
 }
 
 var errBadPadding = fmt.Errorf("%w: bad padding (wrong key or corrupt ciphertext)", ErrDecrypt)

@@ -217,7 +217,7 @@ func NewEncrypter(w io.Writer, n int64, opts EncryptOptions) (io.WriteCloser, er
 	if _, err := w.Write(e.prefix); err != nil {
 		return nil, err
 	}
-	enc := &encrypter{w: w, remaining: n, buf: make([]byte, 0, chunkSize)}
+	enc := &encrypter{w: w, remaining: n, buf: make([]byte, 0, bufferSize(n))}
 	if opts.Cipher.AEAD() {
 		block, err := aes.NewCipher(e.key)
 		if err != nil {
@@ -238,6 +238,15 @@ func NewEncrypter(w io.Writer, n int64, opts EncryptOptions) (io.WriteCloser, er
 
 // chunkSize is the unit of work of the streaming ciphers.
 const chunkSize = 256 << 10
+
+// bufferSize is the buffer for content of n bytes (-1: unknown): a small
+// message, the common case, does not need a large buffer.
+func bufferSize(n int64) int {
+	if n < 0 || n >= chunkSize-64 {
+		return chunkSize
+	}
+	return max(int(n)+64, 4<<10) // room for padding and a partial block
+}
 
 type encrypter struct {
 	w         io.Writer

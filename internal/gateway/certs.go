@@ -62,6 +62,6 @@ func (g *Gateway) DeleteCertificate(ctx context.Context, id string) error {
 	if err := g.store.DeleteCertificate(ctx, id); err != nil {
 		return err
 	}
-	g.forgetKey(id)
+	g.forgetCertificate(id)
 	return nil
 }

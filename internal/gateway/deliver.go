@@ -173,13 +173,16 @@ func (g *Gateway) deliver(ctx context.Context, m *as2gate.Message, st *as2gate.S
 		return permanent("HTTP client: %s", as2gate.ErrorMessage(err))
 	}
 
-	// The raw message is kept as sent, for non-repudiation.
+	// The raw message is kept as sent, headers first, for non-repudiation.
 	raw, err := os.CreateTemp(g.opt.TempDir, "out-*")
 	if err != nil {
 		return transient("%v", err)
 	}
 	defer os.Remove(raw.Name())
 	defer raw.Close()
+	if _, err := raw.Write(headerBytes(req.Header)); err != nil {
+		return transient("%v", err)
+	}
 	body, err := req.Body.Open()
 	if err != nil {
 		return transient("reading the payload: %v", err)
@@ -209,7 +212,7 @@ func (g *Gateway) deliver(ctx context.Context, m *as2gate.Message, st *as2gate.S
 		return transient("MIC: %v", err)
 	}
 	out := outcome{mic: mic.String(), algs: describeOutbound(p), signed: p.Sign != "", encrypted: p.Encrypt != "", compress: p.Compress != "none"}
-	if err := g.keepRaw(ctx, m, req.Header, raw); err != nil {
+	if err := g.keepRaw(ctx, m, raw); err != nil {
 		g.log.Error("storing the raw message sent", "message", m.ID, "error", err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -426,14 +429,11 @@ func mdnAddress(st *as2gate.Station) string {
 }
 
 // keepRaw stores the message as sent: its headers and body.
-func (g *Gateway) keepRaw(ctx context.Context, m *as2gate.Message, h mime.Header, raw *os.File) error {
+func (g *Gateway) keepRaw(ctx context.Context, m *as2gate.Message, raw *os.File) error {
 	if err := raw.Close(); err != nil {
 		return err
 	}
-	if _, err := g.blobs.Import(ctx, m.RawKey, raw.Name()); err != nil {
-		return err
-	}
-	_, err := g.blobs.Put(ctx, m.HeadersKey, strings.NewReader(string(headerBytes(h))))
+	_, err := g.blobs.Import(ctx, m.RawKey, raw.Name())
 	return err
 }
 

@@ -51,6 +51,7 @@ type Gateway struct {
 	log   *slog.Logger
 
 	keys    sync.Map // certificate ID -> *keyPair, decrypted private keys
+	certs   sync.Map // certificate ID -> *x509.Certificate
 	clients sync.Map // partner ID -> *partnerClient
 	wake    chan struct{}
 }

@@ -55,8 +55,11 @@ func (g *Gateway) keyPair(ctx context.Context, certID string) (*keyPair, error) 
 	return kp, nil
 }
 
-// forgetKey drops a cached key (after its certificate changed or went).
-func (g *Gateway) forgetKey(certID string) { g.keys.Delete(certID) }
+// forgetCertificate drops a deleted certificate from the caches.
+func (g *Gateway) forgetCertificate(certID string) {
+	g.keys.Delete(certID)
+	g.certs.Delete(certID)
+}
 
 // recipients are the station's key pairs that may decrypt: current and next.
 func (g *Gateway) recipients(ctx context.Context, st *as2gate.Station) ([]cms.Recipient, error) {
@@ -78,10 +81,15 @@ func (g *Gateway) recipients(ctx context.Context, st *as2gate.Station) ([]cms.Re
 	return out, nil
 }
 
-// certificates loads certificates by ID.
+// certificates loads certificates by ID. A certificate's bytes never
+// change, so parsed ones are kept until the certificate is deleted.
 func (g *Gateway) certificates(ctx context.Context, ids ...string) ([]*x509.Certificate, error) {
 	var out []*x509.Certificate
 	for _, id := range ids {
+		if c, ok := g.certs.Load(id); ok {
+			out = append(out, c.(*x509.Certificate))
+			continue
+		}
 		rec, err := g.store.GetCertificate(ctx, id)
 		if err != nil {
 			return nil, err
@@ -90,6 +98,7 @@ func (g *Gateway) certificates(ctx context.Context, ids ...string) ([]*x509.Cert
 		if err != nil {
 			return nil, err
 		}
+		g.certs.Store(id, c)
 		out = append(out, c)
 	}
 	return out, nil

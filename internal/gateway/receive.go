@@ -95,7 +95,7 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 	m := &as2gate.Message{
 		ID: as2gate.NewID(), Direction: as2gate.Inbound, StationID: st.ID, PartnerID: p.ID,
 		StationAS2ID: st.AS2ID, PartnerAS2ID: p.AS2ID, MessageID: msgID, Subject: decodeSubject(h.Get("Subject")),
-		Folder: keys.Folder, RawKey: keys.Raw, HeadersKey: keys.Headers, MDNMode: as2gate.MDNNone,
+		Folder: keys.Folder, RawKey: keys.Raw, MDNMode: as2gate.MDNNone,
 		CreatedAt: now, UpdatedAt: now,
 	}
 	var stored []string // blob keys written so far, removed if the record cannot be saved
@@ -105,7 +105,7 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 		}
 	}
 
-	raw, err := g.spool(body)
+	raw, offset, err := g.spool(h, body)
 	if raw != "" {
 		defer os.Remove(raw) // gone already when imported
 	}
@@ -115,7 +115,7 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 		}
 		return g.internalError(err, "reading the request body")
 	}
-	msg, perr := g.parse(ctx, st, p, h, raw)
+	msg, perr := g.parse(ctx, st, p, h, raw, offset)
 	if perr != nil && !as2.IsMessageError(perr) {
 		return g.internalError(perr, "processing the message")
 	}
@@ -143,11 +143,6 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 		return g.internalError(err, "storing the raw message")
 	}
 	stored = append(stored, keys.Raw)
-	if _, err := g.blobs.Put(ctx, keys.Headers, bytes.NewReader(headerBytes(h))); err != nil {
-		cleanup()
-		return g.internalError(err, "storing the headers")
-	}
-	stored = append(stored, keys.Headers)
 
 	var jobs []as2gate.Job
 	var mdn *as2.MDN
@@ -195,11 +190,18 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 	return &Reply{Status: http.StatusOK, Header: http.Header{}}
 }
 
-// spool copies the request body to a temporary file, bounded by MaxBodySize.
-func (g *Gateway) spool(body io.Reader) (string, error) {
+// spool writes the request to a temporary file, headers first (the file
+// becomes the raw message kept for non-repudiation), and returns where the
+// body starts. The body is bounded by MaxBodySize.
+func (g *Gateway) spool(h mime.Header, body io.Reader) (string, int64, error) {
 	f, err := os.CreateTemp(g.opt.TempDir, "in-*")
 	if err != nil {
-		return "", err
+		return "", 0, err
+	}
+	head := headerBytes(h)
+	if _, err := f.Write(head); err != nil {
+		f.Close()
+		return f.Name(), 0, err
 	}
 	src := body
 	if g.opt.MaxBodySize > 0 {
@@ -212,12 +214,12 @@ func (g *Gateway) spool(body io.Reader) (string, error) {
 	if err == nil && g.opt.MaxBodySize > 0 && n > g.opt.MaxBodySize {
 		err = as2gate.Errorf(as2gate.ETooLarge, "the message is larger than the %d bytes this gateway accepts", g.opt.MaxBodySize)
 	}
-	return f.Name(), err
+	return f.Name(), int64(len(head)), err
 }
 
 // parse opens a spooled message with the station's keys and checks it
 // against the partner's certificates and requirements.
-func (g *Gateway) parse(ctx context.Context, st *as2gate.Station, p *as2gate.Partner, h mime.Header, raw string) (*as2.Message, error) {
+func (g *Gateway) parse(ctx context.Context, st *as2gate.Station, p *as2gate.Partner, h mime.Header, raw string, offset int64) (*as2.Message, error) {
 	recipients, err := g.recipients(ctx, st)
 	if err != nil {
 		return nil, err
@@ -231,7 +233,11 @@ func (g *Gateway) parse(ctx context.Context, st *as2gate.Station, p *as2gate.Par
 		return nil, err
 	}
 	defer f.Close()
-	msg, err := as2.Parse(h, f, as2.ParseOptions{
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	msg, err := as2.Parse(h, io.NewSectionReader(f, offset, fi.Size()-offset), as2.ParseOptions{
 		Decrypt: recipients, Verify: verify, TempDir: g.opt.TempDir, MaxDecompressed: g.opt.MaxDecompressed,
 		RequireSigned: p.RequireSigned, RequireEncrypted: p.RequireEncrypted,
 	})

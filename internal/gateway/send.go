@@ -104,7 +104,7 @@ func (g *Gateway) newOutbound(st *as2gate.Station, p *as2gate.Partner, subject s
 		ID: as2gate.NewID(), Direction: as2gate.Outbound, StationID: st.ID, PartnerID: p.ID,
 		StationAS2ID: st.AS2ID, PartnerAS2ID: p.AS2ID, MessageID: as2.NewMessageID(st.AS2ID), Subject: subject,
 		Status: as2gate.StatusQueued, MDNMode: p.MDN, MDNSigned: p.MDNSigned,
-		Folder: keys.Folder, RawKey: keys.Raw, HeadersKey: keys.Headers, MDNKey: keys.MDN,
+		Folder: keys.Folder, RawKey: keys.Raw, MDNKey: keys.MDN,
 		CreatedAt: now, UpdatedAt: now,
 	}
 }

@@ -96,6 +96,7 @@ func (s *Store) ClaimJob(ctx context.Context, owner string, now time.Time, lease
 	if lease <= 0 {
 		return nil, as2gate.Invalid("lease", "must be positive, not %v", lease)
 	}
+	defer s.writing()()
 	j, err := scanJob(s.db.QueryRowContext(ctx, `UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
 		WHERE id = (SELECT id FROM jobs WHERE run_at <= $3 AND (lease_until IS NULL OR lease_until <= $3)
 			ORDER BY run_at, id LIMIT 1`+s.d.skipLocked+`)
@@ -111,6 +112,7 @@ func (s *Store) ClaimJob(ctx context.Context, owner string, now time.Time, lease
 
 // ExtendLease moves the end of owner's lease on a job to until.
 func (s *Store) ExtendLease(ctx context.Context, jobID, owner string, until time.Time) error {
+	defer s.writing()()
 	n, err := affected(s.db.ExecContext(ctx, `UPDATE jobs SET lease_until = $3 WHERE id = $1 AND lease_owner = $2`,
 		jobID, owner, millis(until)))
 	if err != nil {

@@ -17,7 +17,7 @@ var messageFields = []string{
 	"subject", "status", "reason", "attempts",
 	"signed", "encrypted", "compressed", "algorithms", "mic",
 	"mdn_mode", "mdn_url", "mdn_signed", "mdn_message_id", "mdn_disposition", "mdn_status", "mic_matched",
-	"folder", "raw_key", "headers_key", "mdn_key", "size", "updated_at", "completed_at",
+	"folder", "raw_key", "mdn_key", "size", "updated_at", "completed_at",
 }
 
 var messageColumns = "id, direction, created_at, version, " + strings.Join(messageFields, ", ")
@@ -32,7 +32,7 @@ func messageValues(m *as2gate.Message, updated time.Time) []any {
 		m.Subject, string(m.Status), m.Reason, m.Attempts,
 		m.Signed, m.Encrypted, m.Compressed, m.Algorithms, m.MIC,
 		m.MDNMode, m.MDNURL, m.MDNSigned, m.MDNMessageID, m.MDNDisposition, m.MDNStatus, micMatched,
-		m.Folder, m.RawKey, m.HeadersKey, m.MDNKey, m.Size, millis(updated), nullMillis(m.CompletedAt),
+		m.Folder, m.RawKey, m.MDNKey, m.Size, millis(updated), nullMillis(m.CompletedAt),
 	}
 }
 
@@ -47,7 +47,7 @@ func scanMessage(r rowScanner) (*as2gate.Message, error) {
 		&m.Subject, &m.Status, &m.Reason, &m.Attempts,
 		&m.Signed, &m.Encrypted, &m.Compressed, &m.Algorithms, &m.MIC,
 		&m.MDNMode, &m.MDNURL, &m.MDNSigned, &m.MDNMessageID, &m.MDNDisposition, &m.MDNStatus, &micMatched,
-		&m.Folder, &m.RawKey, &m.HeadersKey, &m.MDNKey, &m.Size, &updated, &completed); err != nil {
+		&m.Folder, &m.RawKey, &m.MDNKey, &m.Size, &updated, &completed); err != nil {
 		return nil, err
 	}
 	m.StationID, m.PartnerID = station.String, partner.String

@@ -25,7 +25,7 @@ func TestMessageRoundTrip(t *testing.T) {
 			MIC: "abc=, sha-256", MDNMode: as2gate.MDNAsync, MDNURL: "https://us.example.com/mdn", MDNSigned: true,
 			MDNMessageID: "<mdn@them>", MDNDisposition: "automatic-action/MDN-sent-automatically; processed",
 			MDNStatus: "verified", MICMatched: &yes,
-			Folder: "2026/06/full", RawKey: "raw", HeadersKey: "headers", MDNKey: "mdn", Size: 1 << 40,
+			Folder: "2026/06/full", RawKey: "raw", MDNKey: "mdn", Size: 1 << 40,
 			Files: []as2gate.File{
 				{Name: "a.edi", ContentType: "application/edi-x12", Size: 10, Key: "k/a", SHA256: "aa"},
 				{Name: "b.xml", ContentType: "application/xml", Size: 20, Key: "k/b", SHA256: "bb"},

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -28,8 +29,9 @@ var _ as2gate.Store = (*Store)(nil)
 // Store is an as2gate.Store on SQLite or PostgreSQL. It is safe for
 // concurrent use, also by several processes sharing one database.
 type Store struct {
-	db *sql.DB
-	d  *dialect
+	db      *sql.DB
+	d       *dialect
+	writeMu sync.Mutex // see writing
 }
 
 // dialect is what differs between the engines.
@@ -129,7 +131,21 @@ func (s *Store) Close() error { return s.db.Close() }
 
 // write runs fn in a write transaction (BEGIN IMMEDIATE on SQLite).
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	defer s.writing()()
 	return s.inTx(ctx, nil, fn)
+}
+
+// writing serialises this process's writers on SQLite, which has one
+// writer at a time anyway: waiting on a mutex wakes a writer the moment
+// the lock is free, where SQLite's busy handler would sleep and poll (and
+// turn 16 concurrent receivers into long queues). Other processes still
+// meet busy_timeout. It returns the unlock function.
+func (s *Store) writing() func() {
+	if s.d != sqliteDialect {
+		return func() {}
+	}
+	s.writeMu.Lock()
+	return s.writeMu.Unlock
 }
 
 // readOpts give a multi-statement read one snapshot: REPEATABLE READ on

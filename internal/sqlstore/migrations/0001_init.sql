@@ -90,7 +90,6 @@ CREATE TABLE messages (
     mic_matched     BOOLEAN,
     folder          TEXT NOT NULL,
     raw_key         TEXT NOT NULL,
-    headers_key     TEXT NOT NULL,
     mdn_key         TEXT NOT NULL,
     size            BIGINT NOT NULL,
     updated_at      BIGINT NOT NULL,
