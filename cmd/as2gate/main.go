@@ -21,6 +21,11 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"serve", "run the gateway: AS2 listener, admin listener, workers", runServe},
+		{"station", "manage stations: our AS2 identities and their key pairs", runStation},
+		{"partner", "manage trading partners", runPartner},
+		{"cert", "manage certificates: list, import, generate, export", runCert},
+		{"send", "queue files to send to a partner", runSend},
+		{"message", "list and show messages; download their files and MDNs", runMessage},
 		{"inspect", "show every layer of a captured AS2 message or MDN", runInspect},
 		{"build", "write a signed/encrypted/compressed AS2 request for a file", runBuild},
 		{"bench", "send N messages to an AS2 server and measure it", runBench},
