@@ -3,11 +3,13 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/as2gate/as2gate"
 	"github.com/as2gate/as2gate/internal/as2"
@@ -64,14 +66,10 @@ func (g *Gateway) Receive(ctx context.Context, h mime.Header, body io.Reader) *R
 		}
 		return g.internalError(err, "looking up the partner")
 	}
-	req := as2.ParseMDNRequest(h)
-	if prev, err := g.store.FindMessage(ctx, p.ID, as2gate.Inbound, msgID); err == nil && prev.Status == as2gate.StatusReceived {
-		g.log.Info("duplicate message: not stored again, MDN repeated", "message_id", msgID, "partner", p.AS2ID)
-		return g.replayMDN(ctx, prev, req)
-	} else if err != nil && as2gate.ErrorCode(err) != as2gate.ENotFound {
-		return g.internalError(err, "looking for a duplicate")
-	}
-	return g.receive(ctx, st, p, h, msgID, req, body)
+	// A duplicate (a message received before with this Message-ID) is
+	// processed like any other and found out when its record conflicts
+	// with the first one: the common case pays no lookup.
+	return g.receive(ctx, st, p, h, msgID, as2.ParseMDNRequest(h), body)
 }
 
 func (g *Gateway) internalError(err error, doing string) *Reply {
@@ -120,46 +118,55 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 		return g.internalError(perr, "processing the message")
 	}
 	disposition := as2.Processed()
+	var mic *as2.MIC
 	if perr == nil {
 		defer msg.Close()
-		if err := g.storeParts(ctx, m, msg, &stored); err != nil {
-			cleanup()
-			return g.internalError(err, "storing the payload")
-		}
 		m.Status = as2gate.StatusReceived
-		m.CompletedAt = now
 		m.MIC = msg.MIC.String()
 		m.Signed, m.Encrypted = msg.Signature != nil, msg.Encryption != nil
 		m.Compressed = msg.Compression != as2.CompressNone
 		m.Algorithms = describeSecurity(msg)
+		mic = &msg.MIC
 	} else {
 		m.Status, m.Reason = as2gate.StatusRejected, perr.Error()
-		m.CompletedAt = now
 		disposition = as2.ProcessedError(as2.FailureOf(perr))
 		g.log.Warn("message refused", "message_id", msgID, "partner", p.AS2ID, "station", st.AS2ID, "reason", perr)
 	}
-	if _, err := g.blobs.Import(ctx, keys.Raw, raw); err != nil {
-		cleanup()
-		return g.internalError(err, "storing the raw message")
+	m.CompletedAt = now
+
+	// The MDN is signed while the files are written and synced: both take
+	// a while, and neither needs the other.
+	var mdn *as2.MDN
+	var mdnErr error
+	var signing sync.WaitGroup
+	if req.Requested() {
+		signing.Add(1)
+		go func() {
+			defer signing.Done()
+			if mdn, mdnErr = g.buildMDN(ctx, st, p, msgID, req, disposition, mic); mdnErr == nil {
+				_, mdnErr = g.blobs.Put(ctx, keys.MDN, bytes.NewReader(captureBytes(mdn.Header, mdn.Body)))
+			}
+		}()
 	}
-	stored = append(stored, keys.Raw)
+	if perr == nil {
+		err = g.storeParts(ctx, m, msg, &stored)
+	}
+	if err == nil {
+		if _, err = g.blobs.Import(ctx, keys.Raw, raw); err == nil {
+			stored = append(stored, keys.Raw)
+		}
+	}
+	signing.Wait()
+	if mdnErr == nil && mdn != nil {
+		stored = append(stored, keys.MDN)
+	}
+	if err != nil || mdnErr != nil {
+		cleanup()
+		return g.internalError(errors.Join(err, mdnErr), "storing the message")
+	}
 
 	var jobs []as2gate.Job
-	var mdn *as2.MDN
-	if req.Requested() {
-		var mic *as2.MIC
-		if perr == nil {
-			mic = &msg.MIC
-		}
-		if mdn, err = g.buildMDN(ctx, st, p, msgID, req, disposition, mic); err != nil {
-			cleanup()
-			return g.internalError(err, "building the MDN")
-		}
-		if _, err := g.blobs.Put(ctx, keys.MDN, bytes.NewReader(captureBytes(mdn.Header, mdn.Body))); err != nil {
-			cleanup()
-			return g.internalError(err, "storing the MDN")
-		}
-		stored = append(stored, keys.MDN)
+	if mdn != nil {
 		m.MDNKey, m.MDNMessageID, m.MDNDisposition, m.MDNSigned = keys.MDN, mdn.MessageID, disposition.String(), req.Signed
 		if req.AsyncURL != "" {
 			m.MDNMode, m.MDNURL, m.MDNStatus = as2gate.MDNAsync, req.AsyncURL, "queued"
@@ -171,8 +178,9 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 	if err := g.store.CreateMessage(ctx, m, jobs...); err != nil {
 		cleanup()
 		if as2gate.ErrorCode(err) == as2gate.EConflict {
-			// The same message arrived twice at once; the other copy won.
+			// A duplicate: the first copy stays, and its MDN is repeated.
 			if prev, ferr := g.store.FindMessage(ctx, p.ID, as2gate.Inbound, msgID); ferr == nil && prev.Status == as2gate.StatusReceived {
+				g.log.Info("duplicate message: not stored again, MDN repeated", "message_id", msgID, "partner", p.AS2ID)
 				return g.replayMDN(ctx, prev, req)
 			}
 		}

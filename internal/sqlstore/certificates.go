@@ -26,8 +26,7 @@ func scanCertificate(r rowScanner) (*as2gate.Certificate, error) {
 // has none.
 func (s *Store) CreateCertificate(ctx context.Context, c *as2gate.Certificate) error {
 	id, created := orNewID(c.ID), orNow(c.CreatedAt)
-	defer s.writing()()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO certificates (`+certColumns+`) VALUES (`+placeholders(1, 11)+`)`,
+	_, err := s.exec(ctx, `INSERT INTO certificates (`+certColumns+`) VALUES (`+placeholders(1, 11)+`)`,
 		id, c.Name, c.DER, c.Subject, c.Issuer, c.Serial, c.Fingerprint,
 		millis(c.NotBefore), millis(c.NotAfter), nullBytes(c.PrivateKey), millis(created))
 	if isUnique(err) {
@@ -75,8 +74,7 @@ func (s *Store) ListCertificates(ctx context.Context) ([]*as2gate.Certificate, e
 
 // UpdateCertificate saves c (all fields but ID and creation time).
 func (s *Store) UpdateCertificate(ctx context.Context, c *as2gate.Certificate) error {
-	defer s.writing()()
-	n, err := affected(s.db.ExecContext(ctx, `UPDATE certificates SET name = $2, der = $3, subject = $4, issuer = $5,
+	n, err := affected(s.exec(ctx, `UPDATE certificates SET name = $2, der = $3, subject = $4, issuer = $5,
 		serial = $6, fingerprint = $7, not_before = $8, not_after = $9, private_key = $10 WHERE id = $1`,
 		c.ID, c.Name, c.DER, c.Subject, c.Issuer, c.Serial, c.Fingerprint,
 		millis(c.NotBefore), millis(c.NotAfter), nullBytes(c.PrivateKey)))

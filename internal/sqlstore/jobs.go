@@ -96,11 +96,21 @@ func (s *Store) ClaimJob(ctx context.Context, owner string, now time.Time, lease
 	if lease <= 0 {
 		return nil, as2gate.Invalid("lease", "must be positive, not %v", lease)
 	}
-	defer s.writing()()
-	j, err := scanJob(s.db.QueryRowContext(ctx, `UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
+	var j as2gate.Job
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		j, err = scanJob(tx.QueryRowContext(ctx, `UPDATE jobs SET lease_owner = $1, lease_until = $2, attempts = attempts + 1
 		WHERE id = (SELECT id FROM jobs WHERE run_at <= $3 AND (lease_until IS NULL OR lease_until <= $3)
 			ORDER BY run_at, id LIMIT 1`+s.d.skipLocked+`)
 		RETURNING `+jobColumns, owner, millis(now.Add(lease)), millis(now)))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil // nothing due: no failure, nothing to roll back
+		}
+		return err
+	})
+	if err == nil && j.ID == "" {
+		err = sql.ErrNoRows
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -112,9 +122,13 @@ func (s *Store) ClaimJob(ctx context.Context, owner string, now time.Time, lease
 
 // ExtendLease moves the end of owner's lease on a job to until.
 func (s *Store) ExtendLease(ctx context.Context, jobID, owner string, until time.Time) error {
-	defer s.writing()()
-	n, err := affected(s.db.ExecContext(ctx, `UPDATE jobs SET lease_until = $3 WHERE id = $1 AND lease_owner = $2`,
-		jobID, owner, millis(until)))
+	var n int64
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		n, err = affected(tx.ExecContext(ctx, `UPDATE jobs SET lease_until = $3 WHERE id = $1 AND lease_owner = $2`,
+			jobID, owner, millis(until)))
+		return err
+	})
 	if err != nil {
 		return dbError(err, "cannot extend the lease of job %s", jobID)
 	}

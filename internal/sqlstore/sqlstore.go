@@ -29,9 +29,13 @@ var _ as2gate.Store = (*Store)(nil)
 // Store is an as2gate.Store on SQLite or PostgreSQL. It is safe for
 // concurrent use, also by several processes sharing one database.
 type Store struct {
-	db      *sql.DB
-	d       *dialect
-	writeMu sync.Mutex // see writing
+	db *sql.DB
+	d  *dialect
+	// commits feeds the group committer on SQLite (nil on PostgreSQL,
+	// which commits concurrently and groups fsyncs itself).
+	commits chan *writeRequest
+	closing chan struct{}
+	closed  sync.WaitGroup
 }
 
 // dialect is what differs between the engines.
@@ -115,6 +119,11 @@ func Open(ctx context.Context, dbURL string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if d == sqliteDialect {
+		s.commits, s.closing = make(chan *writeRequest), make(chan struct{})
+		s.closed.Add(1)
+		go s.commitGroups()
+	}
 	return s, nil
 }
 
@@ -127,26 +136,130 @@ func (s *Store) Ping(ctx context.Context) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	if s.closing != nil {
+		close(s.closing)
+		s.closed.Wait()
+	}
+	return s.db.Close()
+}
 
 // write runs fn in a write transaction (BEGIN IMMEDIATE on SQLite).
 func (s *Store) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	defer s.writing()()
-	return s.inTx(ctx, nil, fn)
+	if s.commits == nil {
+		return s.inTx(ctx, nil, fn)
+	}
+	req := &writeRequest{fn: fn, done: make(chan struct{})}
+	select {
+	case s.commits <- req:
+	case <-s.closing:
+		return as2gate.Errorf(as2gate.EUnavailable, "the database is closed")
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	<-req.done // once queued it runs: its outcome must be known
+	return req.err
 }
 
-// writing serialises this process's writers on SQLite, which has one
-// writer at a time anyway: waiting on a mutex wakes a writer the moment
-// the lock is free, where SQLite's busy handler would sleep and poll (and
-// turn 16 concurrent receivers into long queues). Other processes still
-// meet busy_timeout. It returns the unlock function.
-func (s *Store) writing() func() {
-	if s.d != sqliteDialect {
-		return func() {}
-	}
-	s.writeMu.Lock()
-	return s.writeMu.Unlock
+// exec runs one writing statement as a write transaction.
+func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	var res sql.Result
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		var err error
+		res, err = tx.ExecContext(ctx, query, args...)
+		return err
+	})
+	return res, err
 }
+
+// writeRequest is one write transaction waiting for the group committer.
+type writeRequest struct {
+	fn   func(tx *sql.Tx) error
+	err  error
+	done chan struct{}
+}
+
+// maxGroup bounds the writes committed together.
+const maxGroup = 64
+
+// commitGroups is the group committer of SQLite, which has one writer at
+// a time and makes each commit durable with an fsync. The writes waiting
+// when a transaction starts run together, each in a savepoint of its own
+// (a failing one is rolled back alone), and are committed with one fsync.
+// Writers of this process queue on a channel rather than in SQLite's busy
+// handler, which sleeps and polls; other processes (the CLI beside serve)
+// still meet busy_timeout.
+func (s *Store) commitGroups() {
+	defer s.closed.Done()
+	for {
+		var group []*writeRequest
+		select {
+		case req := <-s.commits:
+			group = append(group, req)
+		case <-s.closing:
+			return
+		}
+	more:
+		for len(group) < maxGroup {
+			select {
+			case req := <-s.commits:
+				group = append(group, req)
+			default:
+				break more
+			}
+		}
+		s.commitGroup(group)
+		for _, req := range group {
+			close(req.done)
+		}
+	}
+}
+
+func (s *Store) commitGroup(group []*writeRequest) {
+	ctx := context.Background()
+	failAll := func(err error) {
+		for _, req := range group {
+			if req.err == nil {
+				req.err = err
+			}
+		}
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		failAll(dbError(err, "cannot start a database transaction"))
+		return
+	}
+	if len(group) == 1 {
+		if group[0].err = group[0].fn(tx); group[0].err != nil {
+			tx.Rollback()
+			return
+		}
+	} else {
+		for _, req := range group {
+			if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+				tx.Rollback()
+				failAll(dbError(err, "cannot start a database transaction"))
+				return
+			}
+			if req.err = req.fn(tx); req.err != nil {
+				if _, err := tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT w"); err != nil {
+					tx.Rollback()
+					failAll(dbError(err, "cannot roll back a failed write"))
+					return
+				}
+			}
+			if _, err := tx.ExecContext(ctx, "RELEASE SAVEPOINT w"); err != nil {
+				tx.Rollback()
+				failAll(dbError(err, "cannot release a savepoint"))
+				return
+			}
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		failAll(dbError(err, "cannot commit to the database"))
+	}
+}
+
 
 // readOpts give a multi-statement read one snapshot: REPEATABLE READ on
 // PostgreSQL; on SQLite a deferred transaction, which WAL makes a snapshot

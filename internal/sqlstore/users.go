@@ -23,8 +23,7 @@ func scanUser(r rowScanner) (*as2gate.User, error) {
 // CreateUser stores u, giving it an ID and a creation time when it has none.
 func (s *Store) CreateUser(ctx context.Context, u *as2gate.User) error {
 	id, created := orNewID(u.ID), orNow(u.CreatedAt)
-	defer s.writing()()
-	_, err := s.db.ExecContext(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+	_, err := s.exec(ctx, `INSERT INTO users (`+userColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
 		id, u.Username, u.PasswordHash, string(u.Role), millis(created), millis(created))
 	if err != nil {
 		return userWriteError(err, u)
@@ -76,8 +75,7 @@ func (s *Store) ListUsers(ctx context.Context) ([]*as2gate.User, error) {
 // UpdateUser saves u (all fields but ID and creation time).
 func (s *Store) UpdateUser(ctx context.Context, u *as2gate.User) error {
 	updated := now()
-	defer s.writing()()
-	n, err := affected(s.db.ExecContext(ctx, `UPDATE users SET username = $2, password_hash = $3, role = $4, updated_at = $5
+	n, err := affected(s.exec(ctx, `UPDATE users SET username = $2, password_hash = $3, role = $4, updated_at = $5
 		WHERE id = $1`, u.ID, u.Username, u.PasswordHash, string(u.Role), millis(updated)))
 	if err != nil {
 		return userWriteError(err, u)
@@ -91,8 +89,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *as2gate.User) error {
 
 // DeleteUser deletes a user.
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
-	defer s.writing()()
-	n, err := affected(s.db.ExecContext(ctx, `DELETE FROM users WHERE id = $1`, id))
+	n, err := affected(s.exec(ctx, `DELETE FROM users WHERE id = $1`, id))
 	if err != nil {
 		return dbError(err, "cannot delete user %s", id)
 	}
