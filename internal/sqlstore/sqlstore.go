@@ -260,7 +260,6 @@ func (s *Store) commitGroup(group []*writeRequest) {
 	}
 }
 
-
 // readOpts give a multi-statement read one snapshot: REPEATABLE READ on
 // PostgreSQL; on SQLite a deferred transaction, which WAL makes a snapshot
 // that does not wait for the writer.
