@@ -193,8 +193,11 @@ type MessageFilter struct {
 	Subject   string    `json:"subject,omitempty"`
 	Since     time.Time `json:"since,omitzero"`
 	Until     time.Time `json:"until,omitzero"`
-	Cursor    string    `json:"cursor,omitempty"`
-	Limit     int       `json:"limit,omitempty"`
+	// Read selects inbound messages the API has (true) or has not (false)
+	// marked read; nil for all.
+	Read   *bool  `json:"read,omitempty"`
+	Cursor string `json:"cursor,omitempty"`
+	Limit  int    `json:"limit,omitempty"`
 }
 
 // MessageList is one page of messages.
@@ -216,4 +219,152 @@ type SendRequest struct {
 	Partner string
 	Subject string
 	Files   []SendFile
+}
+
+// List is one page of a list; NextCursor, when set, asks for the next one.
+type List[T any] struct {
+	Items      []T    `json:"items"`
+	NextCursor string `json:"next_cursor,omitempty"`
+}
+
+// MessageDetail is a message with what only a single message shows: its
+// transport headers as received or sent, and whether the API has read it.
+type MessageDetail struct {
+	Message
+	Headers map[string][]string `json:"headers,omitempty"`
+	Read    bool                `json:"read"`
+}
+
+// MDN is a receipt as the API shows it, parsed from the stored raw MDN.
+type MDN struct {
+	MessageID         string `json:"message_id"`
+	OriginalMessageID string `json:"original_message_id"`
+	Disposition       string `json:"disposition"`
+	Processed         bool   `json:"processed"` // processed, possibly with a warning
+	MIC               string `json:"mic,omitempty"`
+	MICMatched        *bool  `json:"mic_matched,omitempty"`
+	Signed            bool   `json:"signed"`
+	Signer            string `json:"signer,omitempty"`
+	ReportingUA       string `json:"reporting_ua,omitempty"`
+	Text              string `json:"text,omitempty"`
+	Direction         string `json:"direction"` // "in": an MDN we received; "out": one we sent
+}
+
+// TokenRequest logs in with a user's name and password.
+type TokenRequest struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+}
+
+// RefreshRequest exchanges a refresh token for new tokens.
+type RefreshRequest struct {
+	RefreshToken string `json:"refresh_token"`
+}
+
+// Tokens are the answer to a login or a refresh: a short-lived access
+// token and a refresh token, both sent as "Authorization: Bearer ...".
+type Tokens struct {
+	AccessToken      string `json:"access_token"`
+	TokenType        string `json:"token_type"` // Bearer
+	ExpiresIn        int    `json:"expires_in"` // seconds
+	RefreshToken     string `json:"refresh_token"`
+	RefreshExpiresIn int    `json:"refresh_expires_in"`
+	Role             string `json:"role"`
+}
+
+// Principal is who a request acts as.
+type Principal struct {
+	Kind     string `json:"kind"` // user or api_key
+	ID       string `json:"id"`
+	Name     string `json:"name"` // username or key name
+	Role     string `json:"role"`
+	Username string `json:"username,omitempty"`
+}
+
+// User is a person allowed on the admin side (never with its password).
+type User struct {
+	ID        string    `json:"id"`
+	Username  string    `json:"username"`
+	Role      string    `json:"role"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// UserInput creates or changes a user.
+type UserInput struct {
+	Username *string `json:"username,omitempty"`
+	Password *string `json:"password,omitempty"`
+	Role     *string `json:"role,omitempty"`
+}
+
+// APIKey is a machine's credential. Secret is only set in the answer to
+// its creation: it is stored as a hash and shown once.
+type APIKey struct {
+	ID         string    `json:"id"`
+	Name       string    `json:"name"`
+	Role       string    `json:"role"`
+	Prefix     string    `json:"prefix"` // the first characters, to recognise it
+	Secret     string    `json:"secret,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	RevokedAt  time.Time `json:"revoked_at,omitzero"`
+	CreatedBy  string    `json:"created_by,omitempty"`
+}
+
+// APIKeyInput creates an API key.
+type APIKeyInput struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+// AuditEntry records a change: who, what, when, from where.
+type AuditEntry struct {
+	ID     string    `json:"id"`
+	At     time.Time `json:"at"`
+	Actor  string    `json:"actor"`  // a username, "api_key:<name>" or "cli"
+	Action string    `json:"action"` // e.g. partner.update
+	Target string    `json:"target"` // the record changed
+	Remote string    `json:"remote"` // client address, "" from the CLI
+	Result string    `json:"result"` // ok, or the error code
+	Detail string    `json:"detail,omitempty"`
+}
+
+// AuditFilter selects audit entries (newest first).
+type AuditFilter struct {
+	Actor  string    `json:"actor,omitempty"`
+	Action string    `json:"action,omitempty"`
+	Since  time.Time `json:"since,omitzero"`
+	Until  time.Time `json:"until,omitzero"`
+	Cursor string    `json:"cursor,omitempty"`
+	Limit  int       `json:"limit,omitempty"`
+}
+
+// DeleteRequest deletes several messages at once (at most 100).
+type DeleteRequest struct {
+	IDs []string `json:"ids"`
+}
+
+// DeleteResult lists what a bulk delete removed and what it could not.
+type DeleteResult struct {
+	Deleted []string          `json:"deleted"`
+	Failed  map[string]string `json:"failed,omitempty"` // id -> reason
+}
+
+// Error is the body of every API error.
+type Error struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Field   string `json:"field,omitempty"`
+}
+
+// ErrorBody wraps Error as the API sends it: {"error": {...}}.
+type ErrorBody struct {
+	Error Error `json:"error"`
+}
+
+// SendAccepted is the answer to a send: 202 with a Location header.
+type SendAccepted struct {
+	ID        string `json:"id"`
+	MessageID string `json:"message_id"`
+	Status    string `json:"status"`
 }
