@@ -29,6 +29,7 @@ const (
 	EUnauthorized Code = "unauthorized" // not authenticated
 	EForbidden    Code = "forbidden"    // authenticated, not allowed
 	ETooLarge     Code = "too_large"    // over a configured limit
+	ERateLimited  Code = "rate_limited" // too many attempts; try again later
 	EUnavailable  Code = "unavailable"  // a dependency is down; try again
 	EInternal     Code = "internal"     // a bug or an unexpected failure
 )

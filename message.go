@@ -77,6 +77,9 @@ type Message struct {
 	UpdatedAt time.Time
 	// CompletedAt: when it reached a final status.
 	CompletedAt time.Time
+	// ReadAt: when the API marked an inbound message read (zero: unread).
+	// UpdateMessage leaves it alone; SetMessageRead sets it.
+	ReadAt time.Time
 	// Version counts updates, for optimistic locking.
 	Version int
 }
@@ -100,6 +103,7 @@ type MessageFilter struct {
 	Subject   string // substring
 	Since     time.Time
 	Until     time.Time
+	Read      *bool // read (true) or unread (false) inbound messages; nil for all
 	// After is the cursor: the ID of the last message of the previous
 	// page (lists are newest first).
 	After string

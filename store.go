@@ -44,6 +44,12 @@ type Store interface {
 	// UpdateMessage saves m if its Version is still the stored one
 	// (EConflict otherwise), increments it, and applies the job change.
 	UpdateMessage(ctx context.Context, m *Message, jobs JobChange) error
+	// SetMessageRead marks a message read at a time, or unread (zero time).
+	SetMessageRead(ctx context.Context, id string, at time.Time) error
+	// DeleteMessage removes a message with its files and jobs (a queued
+	// message is so canceled) and returns it as it was, so that its blobs
+	// can be removed. A message being sent is refused (EConflict).
+	DeleteMessage(ctx context.Context, id string) (*Message, error)
 
 	// ClaimJob leases the next due job (or one whose lease expired) to
 	// owner until now+lease; nil when there is none.
@@ -55,10 +61,33 @@ type Store interface {
 	ListJobs(ctx context.Context, messageID string) ([]Job, error)
 
 	CreateUser(ctx context.Context, u *User) error
+	GetUser(ctx context.Context, id string) (*User, error)
 	GetUserByName(ctx context.Context, username string) (*User, error)
 	ListUsers(ctx context.Context) ([]*User, error)
 	UpdateUser(ctx context.Context, u *User) error
+	// DeleteUser deletes a user and its tokens.
 	DeleteUser(ctx context.Context, id string) error
+
+	CreateToken(ctx context.Context, t *Token) error
+	GetTokenByHash(ctx context.Context, hash string) (*Token, error)
+	// UseToken marks a refresh token exchanged; EConflict when it was
+	// already, so that of two concurrent exchanges one fails.
+	UseToken(ctx context.Context, id string, at time.Time) error
+	RevokeTokenFamily(ctx context.Context, familyID string, at time.Time) error
+	RevokeUserTokens(ctx context.Context, userID string, at time.Time) error
+	// DeleteExpiredTokens removes tokens expired before a time.
+	DeleteExpiredTokens(ctx context.Context, before time.Time) error
+
+	CreateAPIKey(ctx context.Context, k *APIKey) error
+	GetAPIKey(ctx context.Context, id string) (*APIKey, error)
+	GetAPIKeyByHash(ctx context.Context, hash string) (*APIKey, error)
+	// ListAPIKeys returns every key, revoked ones included, oldest first.
+	ListAPIKeys(ctx context.Context) ([]*APIKey, error)
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) error
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error
+
+	AppendAudit(ctx context.Context, e *AuditEntry) error
+	ListAudit(ctx context.Context, f AuditFilter) ([]*AuditEntry, error)
 
 	Close() error
 }

@@ -200,12 +200,6 @@ type MessageFilter struct {
 	Limit  int    `json:"limit,omitempty"`
 }
 
-// MessageList is one page of messages.
-type MessageList struct {
-	Messages   []Message `json:"messages"`
-	NextCursor string    `json:"next_cursor,omitempty"`
-}
-
 // SendFile is one file to send; Content is streamed.
 type SendFile struct {
 	Name        string

@@ -47,7 +47,7 @@ type backend interface {
 	DeletePartner(ctx context.Context, ref string) error
 
 	Send(ctx context.Context, r client.SendRequest) (*client.Message, error)
-	ListMessages(ctx context.Context, f client.MessageFilter) (*client.MessageList, error)
+	ListMessages(ctx context.Context, f client.MessageFilter) (*client.List[client.Message], error)
 	GetMessage(ctx context.Context, id string) (*client.Message, error)
 	OpenMessageFile(ctx context.Context, id string, index int) (io.ReadCloser, *client.File, error)
 	MessageMDN(ctx context.Context, id string) ([]byte, error)
@@ -85,7 +85,8 @@ func runGroup(group string, subs []subcommand, args []string, stdout, stderr io.
 		if s.name != args[0] {
 			continue
 		}
-		err := s.run(context.Background(), args[1:], stdout, stderr)
+		// Changes made from the console are recorded in the audit log as the CLI's.
+		err := s.run(service.WithActor(context.Background(), "cli", ""), args[1:], stdout, stderr)
 		if err == nil || err == errUsage || err == errHelp {
 			return err
 		}

@@ -223,21 +223,21 @@ func TestManageCommands(t *testing.T) {
 	}
 	c.fail("partner with AS2 ID NOPE not found", "send", "--station", "A", "--partner", "NOPE", payload)
 	c.fail("no such file", "send", "--station", "A", "--partner", "X", payload+".missing")
-	var list client.MessageList
+	var list client.List[client.Message]
 	c.json(&list, "message", "list", "--direction", "out", "--status", "queued")
-	if len(list.Messages) != 2 || list.Messages[1].ID != sent.ID || list.Messages[1].Status != "queued" || list.Messages[1].Subject != "PO 1" {
+	if len(list.Items) != 2 || list.Items[1].ID != sent.ID || list.Items[1].Status != "queued" || list.Items[1].Subject != "PO 1" {
 		t.Fatalf("message list %+v", list)
 	}
 	c.json(&list, "message", "list", "--limit", "1")
-	if len(list.Messages) != 1 || list.NextCursor == "" {
+	if len(list.Items) != 1 || list.NextCursor == "" {
 		t.Fatalf("first page %+v", list)
 	}
 	c.json(&list, "message", "list", "--limit", "1", "--cursor", list.NextCursor)
-	if len(list.Messages) != 1 || list.Messages[0].ID != sent.ID {
+	if len(list.Items) != 1 || list.Items[0].ID != sent.ID {
 		t.Fatalf("second page %+v", list)
 	}
 	c.json(&list, "message", "list", "--direction", "in")
-	if len(list.Messages) != 0 {
+	if len(list.Items) != 0 {
 		t.Fatalf("received %+v", list)
 	}
 	c.fail(`direction: "sideways": want in or out`, "message", "list", "--direction", "sideways")
@@ -315,12 +315,12 @@ func TestManageWhileServing(t *testing.T) {
 	if sent.Status != "sent" || sent.MDNDisposition == "" || sent.MICMatched == nil || !*sent.MICMatched || !sent.Signed || !sent.Encrypted {
 		t.Fatalf("sent %+v", sent)
 	}
-	var in client.MessageList
+	var in client.List[client.Message]
 	c.json(&in, "message", "list", "--direction", "in")
-	if len(in.Messages) != 1 {
+	if len(in.Items) != 1 {
 		t.Fatalf("received %+v", in)
 	}
-	got := in.Messages[0]
+	got := in.Items[0]
 	if got.MessageID != sent.MessageID || got.Status != "received" || got.StationAS2ID != "B" || got.PartnerAS2ID != "A" ||
 		len(got.Files) != 1 || got.Files[0].Name != "invoice.edi" {
 		t.Fatalf("received %+v, sent %+v", got, sent)

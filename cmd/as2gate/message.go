@@ -72,7 +72,7 @@ func messageList(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	err = m.print(list, func(w *tabwriter.Writer) {
 		row(w, "ID", "DIR", "STATUS", "STATION", "PARTNER", "FILES", "SIZE", "CREATED", "SUBJECT")
-		for _, msg := range list.Messages {
+		for _, msg := range list.Items {
 			row(w, msg.ID, msg.Direction, msg.Status, msg.StationAS2ID, msg.PartnerAS2ID, strconv.Itoa(len(msg.Files)),
 				strconv.FormatInt(msg.Size, 10), date(msg.CreatedAt), msg.Subject)
 		}

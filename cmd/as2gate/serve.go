@@ -18,10 +18,12 @@ import (
 	"time"
 
 	"github.com/as2gate/as2gate"
+	"github.com/as2gate/as2gate/internal/api"
 	"github.com/as2gate/as2gate/internal/as2http"
 	"github.com/as2gate/as2gate/internal/config"
 	"github.com/as2gate/as2gate/internal/gateway"
 	"github.com/as2gate/as2gate/internal/password"
+	"github.com/as2gate/as2gate/internal/service"
 )
 
 func runServe(args []string, stdout, stderr io.Writer) error {
@@ -78,7 +80,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 
 	as2srv := &http.Server{Handler: as2http.New(inst.gw), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
-	adminsrv := &http.Server{Handler: adminHandler(inst), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
+	svc := service.New(inst.gw, service.TokenLifetimes(cfg.AccessTokenTTL, cfg.RefreshTokenTTL), service.Logger(log))
+	adminsrv := &http.Server{Handler: adminHandler(inst, api.New(svc, api.Options{Logger: log})), ReadHeaderTimeout: 30 * time.Second, IdleTimeout: 2 * time.Minute,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	scheme := func(cert string) string {
 		if cert != "" {
@@ -87,7 +90,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return "http"
 	}
 	fmt.Fprintf(stdout, "AS2 listener (partners):      %s://%s/as2  (public URL %s)\n", scheme(cfg.AS2TLSCert), as2ln.Addr(), publicURL)
-	fmt.Fprintf(stdout, "admin listener (API, health): %s://%s/healthz\n", scheme(cfg.AdminTLSCert), adminln.Addr())
+	fmt.Fprintf(stdout, "admin listener (API, health): %s://%s%s  (OpenAPI at %[3]s/openapi.json), /healthz\n", scheme(cfg.AdminTLSCert), adminln.Addr(), api.Prefix)
 	fmt.Fprintf(stdout, "data folder %s, database %s\n", cfg.DataDir, redactURL(cfg.Database))
 
 	var wg sync.WaitGroup
@@ -191,9 +194,10 @@ func ensureAdmin(ctx context.Context, store as2gate.Store, fromEnv string, stdou
 	return nil
 }
 
-// adminHandler serves the admin listener: /healthz for now.
-func adminHandler(inst *installation) http.Handler {
+// adminHandler serves the admin listener: the REST API and /healthz.
+func adminHandler(inst *installation, rest http.Handler) http.Handler {
 	mux := http.NewServeMux()
+	mux.Handle(api.Prefix+"/", rest)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		if err := inst.store.Ping(r.Context()); err != nil {

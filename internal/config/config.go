@@ -45,6 +45,8 @@ type Config struct {
 	SendScanInterval          time.Duration
 	MaxBodySize               int64 // bytes; 0 for no limit
 	MaxDecompressed           int64 // bytes; 0 for no limit
+	AccessTokenTTL            time.Duration
+	RefreshTokenTTL           time.Duration
 	LogLevel                  string
 	LogFormat                 string
 	AdminPassword             string // from AS2GATE_ADMIN_PASSWORD only

@@ -47,6 +47,8 @@ func TestDefaults(t *testing.T) {
 		SendScanInterval: 2 * time.Second,
 		MaxBodySize:      20 << 30,
 		MaxDecompressed:  64 << 30,
+		AccessTokenTTL:   15 * time.Minute,
+		RefreshTokenTTL:  30 * 24 * time.Hour,
 		LogLevel:         "info",
 		LogFormat:        "text",
 	}

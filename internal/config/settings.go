@@ -120,6 +120,16 @@ var settings = []setting{
 		set:  size(func(c *Config) *int64 { return &c.MaxDecompressed }),
 	},
 	{
+		key: "access_token_ttl", flag: "access-token-ttl", env: "AS2GATE_ACCESS_TOKEN_TTL", def: "15m",
+		help: "how long an access token of the REST API is valid (`duration`)",
+		set:  duration(func(c *Config) *time.Duration { return &c.AccessTokenTTL }),
+	},
+	{
+		key: "refresh_token_ttl", flag: "refresh-token-ttl", env: "AS2GATE_REFRESH_TOKEN_TTL", def: "720h",
+		help: "how long a refresh token of the REST API is valid (`duration`; 720h is 30 days)",
+		set:  duration(func(c *Config) *time.Duration { return &c.RefreshTokenTTL }),
+	},
+	{
 		key: "log_level", flag: "log-level", env: "AS2GATE_LOG_LEVEL", def: "info",
 		help: "`level` of logging: debug, info, warn or error",
 		set:  oneOf(func(c *Config) *string { return &c.LogLevel }, "debug", "info", "warn", "error"),

@@ -175,7 +175,7 @@ func (a *node) partnerOf(t *testing.T, b *node, change func(*as2gate.Partner)) *
 func (n *node) send(t *testing.T, to *as2gate.Partner, name string, content []byte) *as2gate.Message {
 	t.Helper()
 	m, err := n.gw.Send(context.Background(), gateway.SendRequest{Station: n.station.AS2ID, Partner: to.AS2ID,
-		Files: []gateway.Upload{{Name: name, Content: bytes.NewReader(content)}}})
+		Files: gateway.Uploads(gateway.Upload{Name: name, Content: bytes.NewReader(content)})})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"iter"
 
 	"github.com/as2gate/as2gate"
 	"github.com/as2gate/as2gate/internal/as2"
@@ -25,14 +26,31 @@ type SendRequest struct {
 	Station string // AS2 identifier or record ID
 	Partner string
 	Subject string // the partner's default when empty
-	Files   []Upload
+	// Files yields the files one after the other; each is read to its
+	// end before the next is asked for, so that they can be the parts
+	// of an upload streamed as it arrives.
+	Files iter.Seq2[Upload, error]
 }
+
+// Uploads yields files at hand.
+func Uploads(files ...Upload) iter.Seq2[Upload, error] {
+	return func(yield func(Upload, error) bool) {
+		for _, f := range files {
+			if !yield(f, nil) {
+				return
+			}
+		}
+	}
+}
+
+// MaxFiles bounds the files of one message.
+const MaxFiles = 1000
 
 // Send stores the files durably, records the message and queues it; the
 // workers send it. When Send returns, the message is accepted: it will be
 // delivered or visibly fail, whatever happens to this process.
-func (g *Gateway) Send(ctx context.Context, r SendRequest) (*as2gate.Message, error) {
-	if len(r.Files) == 0 {
+func (g *Gateway) Send(ctx context.Context, r SendRequest) (_ *as2gate.Message, err error) {
+	if r.Files == nil {
 		return nil, as2gate.Invalid("files", "a message needs at least one file")
 	}
 	st, err := g.Station(ctx, r.Station)
@@ -48,16 +66,29 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (*as2gate.Message, er
 	}
 	m := g.newOutbound(st, p, r.Subject)
 	var stored []string
-	cleanup := func() {
-		for _, k := range stored {
-			g.blobs.Delete(context.WithoutCancel(ctx), k)
+	defer func() {
+		if err != nil { // a message refused leaves no file behind
+			for _, k := range stored {
+				g.blobs.Delete(context.WithoutCancel(ctx), k)
+			}
 		}
-	}
+	}()
 	used := map[string]bool{}
-	for i, u := range r.Files {
+	i := 0
+	for u, err := range r.Files {
+		if err != nil {
+			return nil, err
+		}
+		if i == MaxFiles {
+			return nil, as2gate.Invalid("files", "a message has at most %d files", MaxFiles)
+		}
+		if u.Content == nil {
+			return nil, as2gate.Invalid("files", "file %d has no content", i+1)
+		}
+		i++
 		name := mime.SafeFilename(u.Name)
 		if name == "" {
-			name = fmt.Sprintf("attachment-%d", i+1)
+			name = fmt.Sprintf("attachment-%d", i)
 		}
 		name = uniqueName(name, used)
 		br := bufio.NewReaderSize(u.Content, 64<<10)
@@ -70,22 +101,22 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (*as2gate.Message, er
 			ct = as2.DetectContentType(name, head)
 		}
 		if _, _, err := mime.ParseMediaType(ct); err != nil || len(ct) > 200 {
-			cleanup()
 			return nil, as2gate.Invalid("content_type", "%q is not a content type", ct)
 		}
 		key := m.Folder + "/" + as2gate.KeyElement(name)
 		h := sha256.New()
 		n, err := g.blobs.Put(ctx, key, io.TeeReader(br, h))
 		if err != nil {
-			cleanup()
 			return nil, err
 		}
 		stored = append(stored, key)
 		m.Files = append(m.Files, as2gate.File{Name: name, ContentType: ct, Size: n, Key: key, SHA256: hex.EncodeToString(h.Sum(nil))})
 		m.Size += n
 	}
+	if i == 0 {
+		return nil, as2gate.Invalid("files", "a message needs at least one file")
+	}
 	if err := g.store.CreateMessage(ctx, m, as2gate.Job{ID: as2gate.NewID(), Kind: as2gate.JobSend, MessageID: m.ID, RunAt: m.CreatedAt}); err != nil {
-		cleanup()
 		return nil, err
 	}
 	g.notify()

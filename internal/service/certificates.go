@@ -43,7 +43,9 @@ func (s *Service) GetCertificate(ctx context.Context, id string) (*client.Certif
 // ImportCertificate stores a certificate from a PEM, DER or PKCS#12 file,
 // with its private key when the file holds one. A certificate already
 // stored (same fingerprint) is refused with EConflict.
-func (s *Service) ImportCertificate(ctx context.Context, in client.CertificateImport) (*client.Certificate, error) {
+func (s *Service) ImportCertificate(ctx context.Context, in client.CertificateImport) (_ *client.Certificate, err error) {
+	target := in.Name
+	defer s.record(ctx, "certificate.import", &target, &err)
 	switch {
 	case len(in.Data) == 0:
 		return nil, as2gate.Invalid("data", "the file is empty")
@@ -53,6 +55,9 @@ func (s *Service) ImportCertificate(ctx context.Context, in client.CertificateIm
 		return nil, as2gate.Invalid("name", "too long")
 	}
 	c, err := s.gw.ImportCertificate(ctx, in.Name, in.Data, in.Password)
+	if err == nil {
+		target = c.ID
+	}
 	var e *as2gate.Error
 	switch {
 	case errors.Is(err, pki.ErrBadPassword):
@@ -68,7 +73,9 @@ func (s *Service) ImportCertificate(ctx context.Context, in client.CertificateIm
 
 // GenerateCertificate makes a self-signed key pair: RSA 2048 bits, valid
 // for 3 years, unless asked otherwise.
-func (s *Service) GenerateCertificate(ctx context.Context, in client.CertificateGenerate) (*client.Certificate, error) {
+func (s *Service) GenerateCertificate(ctx context.Context, in client.CertificateGenerate) (_ *client.Certificate, err error) {
+	target := in.CommonName
+	defer s.record(ctx, "certificate.generate", &target, &err)
 	opts := pki.SelfSignedOptions{
 		CommonName: in.CommonName, Organization: in.Organization, OrganizationalUnit: in.OrganizationalUnit,
 		Locality: in.Locality, Province: in.Province, Country: in.Country,
@@ -95,6 +102,7 @@ func (s *Service) GenerateCertificate(ctx context.Context, in client.Certificate
 	if err != nil {
 		return nil, withCause(err, "")
 	}
+	target = c.ID
 	out := toCertificate(c, s.now())
 	return &out, nil
 }
@@ -106,6 +114,7 @@ func (s *Service) CertificatePEM(ctx context.Context, id string) ([]byte, error)
 
 // DeleteCertificate removes a certificate that no station or partner uses
 // (EConflict otherwise).
-func (s *Service) DeleteCertificate(ctx context.Context, id string) error {
+func (s *Service) DeleteCertificate(ctx context.Context, id string) (err error) {
+	defer s.record(ctx, "certificate.delete", &id, &err)
 	return s.gw.DeleteCertificate(ctx, id)
 }

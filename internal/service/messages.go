@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"io"
+	"iter"
 
 	"github.com/as2gate/as2gate"
 	"github.com/as2gate/as2gate/client"
@@ -29,24 +30,46 @@ var statuses = []as2gate.Status{
 // Send stores the files and queues the message: when Send returns, the
 // message will be delivered or visibly fail. The files are streamed.
 func (s *Service) Send(ctx context.Context, r client.SendRequest) (*client.Message, error) {
-	req := gateway.SendRequest{Station: r.Station, Partner: r.Partner, Subject: r.Subject}
-	for i, f := range r.Files {
-		if f.Content == nil {
-			return nil, as2gate.Invalid("files", "file %d has no content", i)
+	if len(r.Files) == 0 {
+		return s.SendStream(ctx, r, nil)
+	}
+	return s.SendStream(ctx, r, func(yield func(client.SendFile, error) bool) {
+		for _, f := range r.Files {
+			if !yield(f, nil) {
+				return
+			}
 		}
-		req.Files = append(req.Files, gateway.Upload{Name: f.Name, ContentType: f.ContentType, Content: f.Content})
+	})
+}
+
+// SendStream is Send with the files yielded one after the other, each
+// read to its end before the next is asked for: the parts of an upload,
+// streamed as they arrive. r.Files is not read.
+func (s *Service) SendStream(ctx context.Context, r client.SendRequest, files iter.Seq2[client.SendFile, error]) (_ *client.Message, err error) {
+	target := r.Station + " -> " + r.Partner
+	defer s.record(ctx, "message.send", &target, &err)
+	req := gateway.SendRequest{Station: r.Station, Partner: r.Partner, Subject: r.Subject}
+	if files != nil {
+		req.Files = func(yield func(gateway.Upload, error) bool) {
+			for f, err := range files {
+				if !yield(gateway.Upload{Name: f.Name, ContentType: f.ContentType, Content: f.Content}, err) {
+					return
+				}
+			}
+		}
 	}
 	m, err := s.gw.Send(ctx, req)
 	if err != nil {
 		return nil, err
 	}
+	target = m.ID
 	out := toMessage(m)
 	return &out, nil
 }
 
 // ListMessages returns a page of messages, newest first. NextCursor is set
 // when the page is full: the next one may be empty.
-func (s *Service) ListMessages(ctx context.Context, f client.MessageFilter) (*client.MessageList, error) {
+func (s *Service) ListMessages(ctx context.Context, f client.MessageFilter) (*client.List[client.Message], error) {
 	df, err := s.filter(ctx, f)
 	if err != nil {
 		return nil, err
@@ -55,9 +78,9 @@ func (s *Service) ListMessages(ctx context.Context, f client.MessageFilter) (*cl
 	if err != nil {
 		return nil, err
 	}
-	out := &client.MessageList{Messages: make([]client.Message, len(list))}
+	out := &client.List[client.Message]{Items: make([]client.Message, len(list))}
 	for i, m := range list {
-		out.Messages[i] = toMessage(m)
+		out.Items[i] = toMessage(m)
 	}
 	if len(list) == df.Limit {
 		out.NextCursor = list[len(list)-1].ID
@@ -69,7 +92,7 @@ func (s *Service) ListMessages(ctx context.Context, f client.MessageFilter) (*cl
 func (s *Service) filter(ctx context.Context, f client.MessageFilter) (as2gate.MessageFilter, error) {
 	df := as2gate.MessageFilter{
 		Direction: as2gate.Direction(f.Direction), MessageID: f.MessageID, Subject: f.Subject,
-		Since: f.Since, Until: f.Until, After: f.Cursor, Limit: f.Limit,
+		Since: f.Since, Until: f.Until, Read: f.Read, After: f.Cursor, Limit: f.Limit,
 	}
 	switch df.Direction {
 	case "", as2gate.Inbound, as2gate.Outbound:
@@ -91,11 +114,9 @@ func (s *Service) filter(ctx context.Context, f client.MessageFilter) (as2gate.M
 	if len(f.Subject) > maxFilterLen {
 		return df, as2gate.Invalid("subject", "too long")
 	}
-	switch {
-	case df.Limit == 0:
-		df.Limit = defaultLimit
-	case df.Limit < 0 || df.Limit > maxLimit:
-		return df, as2gate.Invalid("limit", "%d: want 1 to %d", df.Limit, maxLimit)
+	var err error
+	if df.Limit, err = pageLimit(f.Limit); err != nil {
+		return df, err
 	}
 	if f.Station != "" {
 		st, err := s.gw.Station(ctx, f.Station)
@@ -193,7 +214,8 @@ func (s *Service) MessageMDN(ctx context.Context, id string) ([]byte, error) {
 
 // ResendMessage queues a message sent before again, with the same
 // Message-ID.
-func (s *Service) ResendMessage(ctx context.Context, id string) (*client.Message, error) {
+func (s *Service) ResendMessage(ctx context.Context, id string) (_ *client.Message, err error) {
+	defer s.record(ctx, "outbox.resend", &id, &err)
 	m, err := s.gw.Resend(ctx, id)
 	if err != nil {
 		return nil, err
@@ -203,7 +225,8 @@ func (s *Service) ResendMessage(ctx context.Context, id string) (*client.Message
 }
 
 // CancelMessage stops a message still queued.
-func (s *Service) CancelMessage(ctx context.Context, id string) (*client.Message, error) {
+func (s *Service) CancelMessage(ctx context.Context, id string) (_ *client.Message, err error) {
+	defer s.record(ctx, "outbox.cancel", &id, &err)
 	m, err := s.gw.Cancel(ctx, id)
 	if err != nil {
 		return nil, err

@@ -227,10 +227,10 @@ func TestListMessages(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got []string
-			for _, m := range list.Messages {
+			for _, m := range list.Items {
 				got = append(got, m.ID)
 			}
-			if strings.Join(got, ",") != strings.Join(tt.wantIDs, ",") || list.NextCursor != tt.wantCursor || list.Messages == nil {
+			if strings.Join(got, ",") != strings.Join(tt.wantIDs, ",") || list.NextCursor != tt.wantCursor || list.Items == nil {
 				t.Fatalf("got %v cursor %q, want %v cursor %q", got, list.NextCursor, tt.wantIDs, tt.wantCursor)
 			}
 		})

@@ -38,8 +38,9 @@ func (s *Service) GetPartner(ctx context.Context, ref string) (*client.Partner, 
 // CreatePartner adds a partner. What the input leaves out is what most
 // partners expect: signed with SHA-256, encrypted with AES-256-CBC (which
 // needs EncryptCertID), a signed synchronous MDN, uncompressed, 5 retries.
-func (s *Service) CreatePartner(ctx context.Context, in client.PartnerInput) (*client.Partner, error) {
+func (s *Service) CreatePartner(ctx context.Context, in client.PartnerInput) (_ *client.Partner, err error) {
 	p := &as2gate.Partner{Sign: "sha256", Encrypt: "aes256-cbc", MDN: as2gate.MDNSync, MDNSigned: true, Retries: defaultRetries}
+	defer s.record(ctx, "partner.create", &p.AS2ID, &err)
 	if err := applyPartner(p, in); err != nil {
 		return nil, err
 	}
@@ -53,7 +54,8 @@ func (s *Service) CreatePartner(ctx context.Context, in client.PartnerInput) (*c
 // UpdatePartner changes the fields the input gives. A certificate rollover
 // sets NextCertID; it ends by making the next certificate the encryption
 // (or signing) one and setting NextCertID to "".
-func (s *Service) UpdatePartner(ctx context.Context, ref string, in client.PartnerInput) (*client.Partner, error) {
+func (s *Service) UpdatePartner(ctx context.Context, ref string, in client.PartnerInput) (_ *client.Partner, err error) {
+	defer s.record(ctx, "partner.update", &ref, &err)
 	p, err := s.gw.Partner(ctx, ref)
 	if err != nil {
 		return nil, err
@@ -69,7 +71,8 @@ func (s *Service) UpdatePartner(ctx context.Context, ref string, in client.Partn
 }
 
 // DeletePartner removes a partner without messages in progress.
-func (s *Service) DeletePartner(ctx context.Context, ref string) error {
+func (s *Service) DeletePartner(ctx context.Context, ref string) (err error) {
+	defer s.record(ctx, "partner.delete", &ref, &err)
 	p, err := s.gw.Partner(ctx, ref)
 	if err != nil {
 		return err

@@ -13,6 +13,8 @@ package service
 
 import (
 	"errors"
+	"log/slog"
+	"runtime"
 	"strings"
 	"time"
 
@@ -22,13 +24,49 @@ import (
 
 // Service runs the management operations on a gateway.
 type Service struct {
-	gw  *gateway.Gateway
-	now func() time.Time
+	gw         *gateway.Gateway
+	now        func() time.Time
+	log        *slog.Logger
+	accessTTL  time.Duration
+	refreshTTL time.Duration
+	// hashing bounds the password hashes computed at once: each takes
+	// 48 MiB, and logins come from the network.
+	hashing chan struct{}
+}
+
+// Default lifetimes of tokens.
+const (
+	DefaultAccessTTL  = 15 * time.Minute
+	DefaultRefreshTTL = 30 * 24 * time.Hour
+)
+
+// Option tunes a Service.
+type Option func(*Service)
+
+// TokenLifetimes sets how long access and refresh tokens are valid.
+func TokenLifetimes(access, refresh time.Duration) Option {
+	return func(s *Service) { s.accessTTL, s.refreshTTL = access, refresh }
+}
+
+// Clock sets the source of the current time (tests move it forward).
+func Clock(now func() time.Time) Option {
+	return func(s *Service) { s.now = now }
+}
+
+// Logger sets where failures that callers do not see (an audit entry that
+// could not be written) are logged; slog.Default() otherwise.
+func Logger(l *slog.Logger) Option {
+	return func(s *Service) { s.log = l }
 }
 
 // New returns the service of gw.
-func New(gw *gateway.Gateway) *Service {
-	return &Service{gw: gw, now: time.Now}
+func New(gw *gateway.Gateway, opts ...Option) *Service {
+	s := &Service{gw: gw, now: time.Now, log: slog.Default(), accessTTL: DefaultAccessTTL, refreshTTL: DefaultRefreshTTL,
+		hashing: make(chan struct{}, max(2, runtime.NumCPU()))}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // Bounds on free-text inputs that only the service sees (the domain

@@ -36,9 +36,10 @@ func (s *Service) GetStation(ctx context.Context, ref string) (*client.Station, 
 // CreateStation adds a station. Without a CertID, or with Generate, a key
 // pair is generated for it (its common name is the AS2 ID unless Generate
 // names one).
-func (s *Service) CreateStation(ctx context.Context, in client.StationInput) (*client.Station, error) {
+func (s *Service) CreateStation(ctx context.Context, in client.StationInput) (_ *client.Station, err error) {
 	st := &as2gate.Station{}
 	applyStation(st, in)
+	defer s.record(ctx, "station.create", &st.AS2ID, &err)
 	if st.CertID != "" {
 		if in.Generate != nil {
 			return nil, as2gate.Invalid("generate", "give cert_id or generate, not both")
@@ -87,7 +88,8 @@ func (s *Service) CreateStation(ctx context.Context, in client.StationInput) (*c
 // UpdateStation changes the fields the input gives. A rollover is started
 // by setting NextCertID (to a key pair imported or generated first), ended
 // by PromoteStationCertificate, or abandoned by setting NextCertID to "".
-func (s *Service) UpdateStation(ctx context.Context, ref string, in client.StationInput) (*client.Station, error) {
+func (s *Service) UpdateStation(ctx context.Context, ref string, in client.StationInput) (_ *client.Station, err error) {
+	defer s.record(ctx, "station.update", &ref, &err)
 	if in.Generate != nil {
 		return nil, as2gate.Invalid("generate", "only when creating a station: generate a certificate, then set next_cert_id")
 	}
@@ -105,7 +107,8 @@ func (s *Service) UpdateStation(ctx context.Context, ref string, in client.Stati
 
 // DeleteStation removes a station without messages in progress. Its
 // certificates stay: they may serve others.
-func (s *Service) DeleteStation(ctx context.Context, ref string) error {
+func (s *Service) DeleteStation(ctx context.Context, ref string) (err error) {
+	defer s.record(ctx, "station.delete", &ref, &err)
 	st, err := s.gw.Station(ctx, ref)
 	if err != nil {
 		return err
@@ -132,7 +135,8 @@ func (s *Service) StationCertificatePEM(ctx context.Context, ref string, next bo
 
 // PromoteStationCertificate ends a rollover: the next key pair becomes the
 // current one.
-func (s *Service) PromoteStationCertificate(ctx context.Context, ref string) (*client.Station, error) {
+func (s *Service) PromoteStationCertificate(ctx context.Context, ref string) (_ *client.Station, err error) {
+	defer s.record(ctx, "station.promote", &ref, &err)
 	st, err := s.gw.Station(ctx, ref)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -21,6 +22,10 @@ var messageFields = []string{
 }
 
 var messageColumns = "id, direction, created_at, version, " + strings.Join(messageFields, ", ")
+
+// selectColumns adds what only SetMessageRead writes, so that an update
+// from a stale copy cannot undo it.
+var selectColumns = messageColumns + ", read_at"
 
 func messageValues(m *as2gate.Message, updated time.Time) []any {
 	var micMatched any
@@ -41,13 +46,13 @@ func scanMessage(r rowScanner) (*as2gate.Message, error) {
 	var station, partner sql.NullString
 	var micMatched sql.NullBool
 	var created, updated int64
-	var completed sql.NullInt64
+	var completed, read sql.NullInt64
 	if err := r.Scan(&m.ID, &m.Direction, &created, &m.Version,
 		&station, &partner, &m.StationAS2ID, &m.PartnerAS2ID, &m.MessageID,
 		&m.Subject, &m.Status, &m.Reason, &m.Attempts,
 		&m.Signed, &m.Encrypted, &m.Compressed, &m.Algorithms, &m.MIC,
 		&m.MDNMode, &m.MDNURL, &m.MDNSigned, &m.MDNMessageID, &m.MDNDisposition, &m.MDNStatus, &micMatched,
-		&m.Folder, &m.RawKey, &m.MDNKey, &m.Size, &updated, &completed); err != nil {
+		&m.Folder, &m.RawKey, &m.MDNKey, &m.Size, &updated, &completed, &read); err != nil {
 		return nil, err
 	}
 	m.StationID, m.PartnerID = station.String, partner.String
@@ -55,6 +60,7 @@ func scanMessage(r rowScanner) (*as2gate.Message, error) {
 		m.MICMatched = &micMatched.Bool
 	}
 	m.CreatedAt, m.UpdatedAt, m.CompletedAt = fromMillis(created), fromMillis(updated), fromNullMillis(completed)
+	m.ReadAt = fromNullMillis(read)
 	return &m, nil
 }
 
@@ -154,6 +160,55 @@ func (s *Store) UpdateMessage(ctx context.Context, m *as2gate.Message, jobs as2g
 	return nil
 }
 
+// SetMessageRead sets the read time of a message (zero: unread). It is no
+// update of the message: its Version stays, so that it never conflicts
+// with the gateway's work on the message.
+func (s *Store) SetMessageRead(ctx context.Context, id string, at time.Time) error {
+	n, err := affected(s.exec(ctx, `UPDATE messages SET read_at = $2 WHERE id = $1`, id, nullMillis(at)))
+	if err != nil {
+		return dbError(err, "cannot mark message %s", id)
+	}
+	if n == 0 {
+		return as2gate.Errorf(as2gate.ENotFound, "message %s not found", id)
+	}
+	return nil
+}
+
+// DeleteMessage removes a message, its files and its jobs in one
+// transaction, unless it is being sent, and returns it as it was.
+func (s *Store) DeleteMessage(ctx context.Context, id string) (*as2gate.Message, error) {
+	var m *as2gate.Message
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		// The row lock (PostgreSQL) holds off a worker starting to send
+		// until the delete commits; the worker then finds no message.
+		var err error
+		m, err = scanMessage(tx.QueryRowContext(ctx, `SELECT `+selectColumns+` FROM messages WHERE id = $1`+s.d.forUpdate, id))
+		if errors.Is(err, sql.ErrNoRows) {
+			return as2gate.Errorf(as2gate.ENotFound, "message %s not found", id)
+		}
+		if err != nil {
+			return dbError(err, "cannot read message %s", id)
+		}
+		if m.Status == as2gate.StatusSending {
+			return as2gate.Errorf(as2gate.EConflict, "message %s is being sent; cancel or delete it once the attempt ends", id)
+		}
+		files, err := loadFiles(ctx, tx, []string{id})
+		if err != nil {
+			return dbError(err, "cannot read the files of message %s", id)
+		}
+		m.Files = files[id]
+		// Files and jobs go with it (ON DELETE CASCADE).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE id = $1`, id); err != nil {
+			return dbError(err, "cannot delete message %s", id)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
 func insertFiles(ctx context.Context, tx *sql.Tx, messageID string, files []as2gate.File) error {
 	for i, f := range files {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO message_files (message_id, idx, name, content_type, size, blob_key, sha256)
@@ -241,7 +296,7 @@ func (s *Store) getMessage(ctx context.Context, what, query string, a ...any) (*
 
 // GetMessage returns a message by ID, with its files.
 func (s *Store) GetMessage(ctx context.Context, id string) (*as2gate.Message, error) {
-	return s.getMessage(ctx, "message "+id, `SELECT `+messageColumns+` FROM messages WHERE id = $1`, id)
+	return s.getMessage(ctx, "message "+id, `SELECT `+selectColumns+` FROM messages WHERE id = $1`, id)
 }
 
 // FindMessage finds a message by its AS2 Message-ID, exchanged with a
@@ -253,16 +308,25 @@ func (s *Store) FindMessage(ctx context.Context, partnerID string, dir as2gate.D
 	if partnerID != "" {
 		partner = "partner_id = " + a.add(partnerID)
 	}
-	return s.getMessage(ctx, "message "+as2MessageID, `SELECT `+messageColumns+` FROM messages
+	return s.getMessage(ctx, "message "+as2MessageID, `SELECT `+selectColumns+` FROM messages
 		WHERE direction = $1 AND message_id = $2 AND `+partner+`
 		ORDER BY CASE WHEN status = $3 THEN 0 ELSE 1 END, id DESC LIMIT 1`, a...)
 }
 
-// Page sizes of ListMessages.
+// Page sizes of lists.
 const (
 	defaultLimit = 50
 	maxLimit     = 1000
 )
+
+// pageSize is the number of rows a page asks for: the default for zero or
+// less, at most maxLimit.
+func pageSize(limit int) int {
+	if limit <= 0 {
+		return defaultLimit
+	}
+	return min(limit, maxLimit)
+}
 
 // ListMessages returns the messages matching f, newest first, with their
 // files: at most f.Limit (50 when zero, 1000 at most) after the cursor f.After.
@@ -295,19 +359,21 @@ func (s *Store) ListMessages(ctx context.Context, f as2gate.MessageFilter) ([]*a
 	if !f.Until.IsZero() {
 		where = append(where, "created_at < "+a.add(millis(f.Until)))
 	}
+	if f.Read != nil {
+		if *f.Read {
+			where = append(where, "read_at IS NOT NULL")
+		} else {
+			where = append(where, "read_at IS NULL")
+		}
+	}
 	if f.After != "" {
 		where = append(where, "id < "+a.add(f.After))
 	}
-	limit := f.Limit
-	if limit <= 0 {
-		limit = defaultLimit
-	}
-	limit = min(limit, maxLimit)
-	query := `SELECT ` + messageColumns + ` FROM messages`
+	query := `SELECT ` + selectColumns + ` FROM messages`
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	query += ` ORDER BY id DESC LIMIT ` + a.add(limit)
+	query += ` ORDER BY id DESC LIMIT ` + a.add(pageSize(f.Limit))
 	return s.queryMessages(ctx, "messages", query, a...)
 }
 

@@ -39,6 +39,18 @@ func userWriteError(err error, u *as2gate.User) error {
 	return dbError(err, "cannot save user %q", u.Username)
 }
 
+// GetUser returns a user by ID.
+func (s *Store) GetUser(ctx context.Context, id string) (*as2gate.User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, as2gate.Errorf(as2gate.ENotFound, "user %s not found", id)
+	}
+	if err != nil {
+		return nil, dbError(err, "cannot read user %s", id)
+	}
+	return u, nil
+}
+
 // GetUserByName returns a user by name.
 func (s *Store) GetUserByName(ctx context.Context, username string) (*as2gate.User, error) {
 	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username = $1`, username))
@@ -87,7 +99,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *as2gate.User) error {
 	return nil
 }
 
-// DeleteUser deletes a user.
+// DeleteUser deletes a user; its tokens go with it (ON DELETE CASCADE).
 func (s *Store) DeleteUser(ctx context.Context, id string) error {
 	n, err := affected(s.exec(ctx, `DELETE FROM users WHERE id = $1`, id))
 	if err != nil {

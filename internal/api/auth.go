@@ -1,0 +1,85 @@
+package api
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/as2gate/as2gate"
+	"github.com/as2gate/as2gate/client"
+	"github.com/as2gate/as2gate/internal/service"
+)
+
+func (a *API) getOpenAPI(w http.ResponseWriter, r *http.Request) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(a.openapi)
+	return nil
+}
+
+// login checks a username and password under the rate limit: too many
+// failures for the username or from the client's address lock both out
+// for a while (429 with Retry-After), whether the password is right or not.
+func (a *API) login(w http.ResponseWriter, r *http.Request) error {
+	var req client.TokenRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	// Case-folded, so that "Admin" and "admin" share one count.
+	keys := []string{"user:" + strings.ToLower(req.Username), "addr:" + remoteAddr(r)}
+	if wait := a.limiter.wait(keys...); wait > 0 {
+		err := as2gate.Errorf(as2gate.ERateLimited, "too many failed logins: try again in %d seconds", secondsUp(wait))
+		ctx := service.WithActor(r.Context(), req.Username, remoteAddr(r))
+		a.svc.Audit(ctx, "auth.login", req.Username, err)
+		w.Header().Set("Retry-After", strconv.Itoa(secondsUp(wait)))
+		return err
+	}
+	tokens, err := a.svc.Login(r.Context(), req.Username, req.Password)
+	switch {
+	case as2gate.ErrorCode(err) == as2gate.EUnauthorized:
+		a.limiter.fail(keys...)
+		return err
+	case err != nil:
+		return err
+	}
+	a.limiter.succeed(keys[0])
+	writeJSON(w, http.StatusOK, tokens)
+	return nil
+}
+
+func secondsUp(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
+
+func (a *API) refresh(w http.ResponseWriter, r *http.Request) error {
+	var req client.RefreshRequest
+	if err := decodeJSON(w, r, &req); err != nil {
+		return err
+	}
+	tokens, err := a.svc.Refresh(r.Context(), req.RefreshToken)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, tokens)
+	return nil
+}
+
+// logout takes an optional body naming a refresh token to end as well.
+func (a *API) logout(w http.ResponseWriter, r *http.Request) error {
+	var req client.RefreshRequest
+	if r.ContentLength != 0 {
+		if err := decodeJSON(w, r, &req); err != nil {
+			return err
+		}
+	}
+	_, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+	if err := a.svc.Logout(r.Context(), strings.TrimSpace(token), req.RefreshToken); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) me(w http.ResponseWriter, r *http.Request) error {
+	writeJSON(w, http.StatusOK, principal(r))
+	return nil
+}

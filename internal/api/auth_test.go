@@ -1,0 +1,230 @@
+package api
+
+import (
+	"context"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/as2gate/as2gate"
+	"github.com/as2gate/as2gate/client"
+	"github.com/as2gate/as2gate/internal/pki"
+	"github.com/as2gate/as2gate/internal/testpeer"
+)
+
+// TestPermissions tries each role on every route it must not reach, with
+// a request that would succeed otherwise: 403, nothing changed, and the
+// refusal of a change is in the audit log.
+func TestPermissions(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	out, in := e.world()
+	ctx := context.Background()
+	users, _ := e.store.ListUsers(ctx)
+	viewer := users[len(users)-1].ID
+	key, err := e.svc.CreateAPIKey(ctx, client.APIKeyInput{Name: "k", Role: "viewer"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, _ := e.svc.ListCertificates(ctx)
+	pem := pki.EncodeCertPEM(testpeer.NewIdentity(t, "perm").Cert)
+	// What each route is tried with: its path parameters and a body.
+	ids := map[string]string{"{id}": "", "{ref}": "ST", "{index}": "0"}
+	bodies := map[string]any{
+		"POST /users":                  client.UserInput{Username: ptr("eve"), Password: ptr(testPassword), Role: ptr("admin")},
+		"PATCH /users/{id}":            client.UserInput{Role: ptr("admin")},
+		"POST /api-keys":               client.APIKeyInput{Name: "eve", Role: "admin"},
+		"POST /certificates":           client.CertificateImport{Data: pem},
+		"POST /certificates/generate":  client.CertificateGenerate{CommonName: "eve"},
+		"POST /stations":               client.StationInput{AS2ID: ptr("EVE")},
+		"PATCH /stations/{ref}":        client.StationInput{Name: ptr("eve")},
+		"POST /partners":               client.PartnerInput{AS2ID: ptr("EVE"), URL: ptr("https://eve.example.com/as2"), Encrypt: ptr("none")},
+		"PATCH /partners/{ref}":        client.PartnerInput{Name: ptr("eve")},
+		"POST /inbox/delete":           client.DeleteRequest{IDs: []string{in}},
+		"POST /outbox/delete":          client.DeleteRequest{IDs: []string{out}},
+		"POST /messages":               "payload",
+		"POST /stations/{ref}/promote": nil,
+	}
+	roles := []as2gate.Role{as2gate.RoleAdmin, as2gate.RoleManager, as2gate.RoleOperator, as2gate.RoleViewer}
+	tried := 0
+	for _, rt := range routes {
+		if rt.perm == permNone || rt.perm == permAuthenticated {
+			continue
+		}
+		path := rt.path
+		for name, v := range ids {
+			switch {
+			case name == "{id}" && strings.HasPrefix(path, "/users"):
+				v = viewer
+			case name == "{id}" && strings.HasPrefix(path, "/api-keys"):
+				v = key.ID
+			case name == "{id}" && strings.HasPrefix(path, "/certificates"):
+				v = cert[0].ID
+			case name == "{id}" && strings.HasPrefix(path, "/inbox"):
+				v = in
+			case name == "{id}":
+				v = out
+			}
+			path = strings.ReplaceAll(path, name, url.PathEscape(v))
+		}
+		for _, role := range roles {
+			if role.Can(as2gate.Permission(rt.perm)) {
+				continue
+			}
+			before := e.snapshot()
+			audited, _ := e.store.ListAudit(ctx, as2gate.AuditFilter{Actor: string(role) + "-user", Limit: 1000})
+			e.call(rt.method, path, e.tokens[string(role)], bodies[rt.method+" "+rt.path], "X-AS2-Station", "ST", "X-AS2-Partner", "PA").
+				wantError(403, "forbidden", "")
+			if after := e.snapshot(); after != before {
+				t.Errorf("%s %s as %s: refused, but something changed", rt.method, path, role)
+			}
+			now, _ := e.store.ListAudit(ctx, as2gate.AuditFilter{Actor: string(role) + "-user", Limit: 1000})
+			if rt.action != "" && (len(now) != len(audited)+1 || now[0].Action != rt.action || now[0].Result != "forbidden") {
+				t.Errorf("%s %s as %s: the refusal is not in the audit log", rt.method, path, role)
+			}
+			tried++
+		}
+	}
+	if tried < 60 {
+		t.Fatalf("only %d refusals tried", tried)
+	}
+}
+
+// TestUnauthenticated: every route but the open ones needs credentials.
+func TestUnauthenticated(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	revoked, err := e.svc.CreateAPIKey(context.Background(), client.APIKeyInput{Name: "old", Role: "admin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.RevokeAPIKey(context.Background(), revoked.ID); err != nil {
+		t.Fatal(err)
+	}
+	refresh := e.login("admin-user", testPassword).RefreshToken
+	for _, rt := range routes {
+		if rt.perm == permNone {
+			continue
+		}
+		path := strings.NewReplacer("{id}", "x", "{ref}", "x", "{index}", "0").Replace(rt.path)
+		for _, auth := range []string{"", "Bearer", "Basic YWRtaW46eA==", "Bearer as2t_nope", "Bearer " + refresh, "Bearer " + revoked.Secret} {
+			r := e.call(rt.method, path, "", nil, "Authorization", auth).wantError(401, "unauthorized", "")
+			if !strings.HasPrefix(r.header.Get("WWW-Authenticate"), "Bearer") {
+				t.Fatalf("%s %s: WWW-Authenticate %q", rt.method, path, r.header.Get("WWW-Authenticate"))
+			}
+		}
+	}
+}
+
+func TestTokenLifecycle(t *testing.T) {
+	e := newEnv(t, envOptions{access: time.Minute, refresh: time.Hour})
+	tok := e.login("operator-user", testPassword)
+	if tok.ExpiresIn != 60 || tok.RefreshExpiresIn != 3600 || tok.Role != "operator" {
+		t.Fatalf("tokens %+v", tok)
+	}
+	e.call("GET", "/me", tok.AccessToken, nil).want(200)
+	e.clock.Advance(61 * time.Second)
+	e.call("GET", "/me", tok.AccessToken, nil).wantError(401, "unauthorized", "")
+
+	var next client.Tokens
+	e.call("POST", "/auth/refresh", "", client.RefreshRequest{RefreshToken: tok.RefreshToken}).want(200).decode(&next)
+	e.call("GET", "/me", next.AccessToken, nil).want(200)
+	// The old refresh token again: the whole login is revoked.
+	e.call("POST", "/auth/refresh", "", client.RefreshRequest{RefreshToken: tok.RefreshToken}).wantError(401, "unauthorized", "")
+	e.call("GET", "/me", next.AccessToken, nil).wantError(401, "unauthorized", "")
+	e.call("POST", "/auth/refresh", "", client.RefreshRequest{RefreshToken: next.RefreshToken}).wantError(401, "unauthorized", "")
+	log, _ := e.store.ListAudit(context.Background(), as2gate.AuditFilter{Action: "auth.refresh"})
+	if len(log) != 2 {
+		t.Fatalf("%d refresh failures in the audit log, want 2", len(log))
+	}
+	for _, entry := range log {
+		if entry.Result != "unauthorized" || entry.Actor != "operator-user" {
+			t.Fatalf("refresh audit %+v", *entry)
+		}
+	}
+
+	// Logout with the refresh token of another login of the same user.
+	a, b := e.login("operator-user", testPassword), e.login("operator-user", testPassword)
+	e.call("POST", "/auth/logout", a.AccessToken, client.RefreshRequest{RefreshToken: b.RefreshToken}).want(204)
+	e.call("GET", "/me", a.AccessToken, nil).wantError(401, "unauthorized", "")
+	e.call("GET", "/me", b.AccessToken, nil).wantError(401, "unauthorized", "")
+	e.call("POST", "/auth/refresh", "", client.RefreshRequest{RefreshToken: a.RefreshToken}).wantError(401, "unauthorized", "")
+
+	e.call("POST", "/auth/token", "", client.TokenRequest{Username: "operator-user", Password: "wrong"}).wantError(401, "unauthorized", "")
+	e.call("POST", "/auth/token", "", client.TokenRequest{Username: "nobody", Password: testPassword}).wantError(401, "unauthorized", "")
+}
+
+func TestAPIKeyUse(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	admin := e.tokens["admin"]
+	var key client.APIKey
+	e.call("POST", "/api-keys", admin, client.APIKeyInput{Name: "erp", Role: "operator"}).want(201).decode(&key)
+	var me client.Principal
+	e.call("GET", "/me", key.Secret, nil).want(200).decode(&me)
+	if me.Kind != "api_key" || me.Name != "erp" || me.Role != "operator" {
+		t.Fatalf("me %+v", me)
+	}
+	e.call("GET", "/users", key.Secret, nil).wantError(403, "forbidden", "")
+	var keys client.List[client.APIKey]
+	e.call("GET", "/api-keys", admin, nil).want(200).decode(&keys)
+	if len(keys.Items) != 1 || keys.Items[0].LastUsedAt.IsZero() || keys.Items[0].CreatedBy != "admin-user" || keys.Items[0].Prefix != key.Secret[:12] {
+		t.Fatalf("keys %+v", keys)
+	}
+	e.call("POST", "/auth/logout", key.Secret, nil).wantError(400, "invalid", "")
+	e.call("DELETE", "/api-keys/"+key.ID, admin, nil).want(204)
+	e.call("GET", "/me", key.Secret, nil).wantError(401, "unauthorized", "")
+	e.call("GET", "/api-keys", admin, nil).want(200).decode(&keys)
+	if keys.Items[0].RevokedAt.IsZero() {
+		t.Fatalf("revoked key %+v", keys.Items[0])
+	}
+}
+
+func TestLoginRateLimit(t *testing.T) {
+	e := newEnv(t, envOptions{limit: LoginLimit{Failures: 3, Window: time.Minute, Lockout: 10 * time.Second, MaxLockout: time.Hour}})
+	bad := client.TokenRequest{Username: "viewer-user", Password: "wrong password"}
+	for range 3 {
+		e.call("POST", "/auth/token", "", bad).wantError(401, "unauthorized", "")
+	}
+	// Locked out, the right password too.
+	r := e.call("POST", "/auth/token", "", client.TokenRequest{Username: "viewer-user", Password: testPassword}).wantError(429, "rate_limited", "")
+	if s, err := strconv.Atoi(r.header.Get("Retry-After")); err != nil || s < 1 {
+		t.Fatalf("Retry-After %q", r.header.Get("Retry-After"))
+	}
+	// The client's address is locked out as well, for other users.
+	e.call("POST", "/auth/token", "", client.TokenRequest{Username: "admin-user", Password: testPassword}).wantError(429, "rate_limited", "")
+	e.clock.Advance(11 * time.Second) // past the first lockout
+	e.login("viewer-user", testPassword)
+	// The lockout doubles.
+	for range 3 {
+		e.call("POST", "/auth/token", "", bad).wantError(401, "unauthorized", "")
+	}
+	e.clock.Advance(11 * time.Second) // not past the second, twice as long
+	e.call("POST", "/auth/token", "", bad).wantError(429, "rate_limited", "")
+	log, _ := e.store.ListAudit(context.Background(), as2gate.AuditFilter{Action: "auth.login", Limit: 100})
+	results := map[string]int{}
+	for _, entry := range log {
+		results[entry.Result]++
+	}
+	if results["rate_limited"] != 3 || results["unauthorized"] != 6 {
+		t.Fatalf("login audit %v", results)
+	}
+}
+
+// TestLimiterBounded: the limiter forgets stale keys.
+func TestLimiterBounded(t *testing.T) {
+	l := newLimiter(LoginLimit{})
+	clock := time.Now()
+	l.now = func() time.Time { return clock }
+	for i := range maxTracked {
+		l.fail(strconv.Itoa(i))
+	}
+	l.fail("one more") // no room: not tracked
+	if len(l.entries) != maxTracked {
+		t.Fatalf("%d entries", len(l.entries))
+	}
+	clock = clock.Add(2 * time.Hour)
+	l.fail("later")
+	if len(l.entries) != 1 {
+		t.Fatalf("%d entries after pruning, want 1", len(l.entries))
+	}
+}

@@ -1,0 +1,140 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/as2gate/as2gate"
+)
+
+// maxJSON bounds a JSON request body.
+const maxJSON = 1 << 20
+
+// decodeJSON reads the request body into v: exactly one JSON value, no
+// field v does not have, at most 1 MiB. Errors name the field at fault.
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	body := http.MaxBytesReader(w, r.Body, maxJSON)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if err := dec.Decode(&json.RawMessage{}); err != io.EOF {
+		if _, ok := errors.AsType[*http.MaxBytesError](err); ok {
+			return jsonError(err)
+		}
+		return as2gate.Invalid("body", "want exactly one JSON value")
+	}
+	return nil
+}
+
+// jsonError turns what encoding/json says into an error naming the field.
+func jsonError(err error) error {
+	if e, ok := errors.AsType[*http.MaxBytesError](err); ok {
+		return &as2gate.Error{Code: as2gate.ETooLarge, Field: "body", Message: fmt.Sprintf("a JSON body is at most %d bytes", e.Limit)}
+	}
+	if e, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+		field := e.Field
+		if field == "" {
+			field = "body"
+		}
+		return as2gate.Invalid(field, "want %s, got a JSON %s", jsonType(e.Type.String()), e.Value)
+	}
+	if e, ok := errors.AsType[*json.SyntaxError](err); ok {
+		return as2gate.Invalid("body", "malformed JSON at byte %d: %s", e.Offset, strings.TrimPrefix(e.Error(), "json: "))
+	}
+	if _, ok := errors.AsType[base64.CorruptInputError](err); ok {
+		return as2gate.Invalid("body", "a field of bytes is not valid base64")
+	}
+	switch {
+	case errors.Is(err, io.EOF):
+		return as2gate.Invalid("body", "empty: want a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return as2gate.Invalid("body", "truncated JSON")
+	}
+	// DisallowUnknownFields has no error type of its own.
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if unq, err := strconv.Unquote(name); err == nil {
+			name = unq
+		}
+		return as2gate.Invalid(name, "unknown field")
+	}
+	return as2gate.Invalid("body", "%s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// jsonType names a Go type as JSON does.
+func jsonType(goType string) string {
+	switch {
+	case goType == "string", goType == "time.Time":
+		return "a string"
+	case goType == "bool":
+		return "true or false"
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "uint"), strings.HasPrefix(goType, "float"):
+		return "a number"
+	case strings.HasPrefix(goType, "[]"):
+		return "an array"
+	case strings.HasPrefix(goType, "map["):
+		return "an object"
+	}
+	return "an object"
+}
+
+// checkQuery refuses query parameters a route does not declare, so that
+// a misspelt filter is an error rather than ignored, and the repetition
+// of a parameter that takes one value.
+func checkQuery(r *http.Request, params []param) error {
+	for name, values := range r.URL.Query() {
+		i := slices.IndexFunc(params, func(p param) bool { return p.name == name && p.in == "query" })
+		if i < 0 {
+			return as2gate.Invalid(name, "unknown query parameter")
+		}
+		if len(values) > 1 && params[i].typ != "array" {
+			return as2gate.Invalid(name, "given more than once")
+		}
+	}
+	return nil
+}
+
+func queryInt(r *http.Request, name string) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, as2gate.Invalid(name, "%q is not a whole number", v)
+	}
+	return n, nil
+}
+
+func queryTime(r *http.Request, name string) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return t, as2gate.Invalid(name, "%q is not an RFC 3339 time such as 2026-01-02T15:04:05Z", v)
+	}
+	return t, nil
+}
+
+func queryBool(r *http.Request, name string) (*bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return nil, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return nil, as2gate.Invalid(name, "%q: want true or false", v)
+	}
+	return &b, nil
+}
