@@ -199,7 +199,26 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
+	s.prune(key)
 	return nil
+}
+
+// prune removes the folders that the object at key leaves empty, down to
+// the ones the layout keeps: a message's folder goes (AS2/files/<station>/
+// <partner>/<box>/<name>, six elements) but not its box, everything below
+// AS2/tmp/<area>/ goes, and the drop folders AS2/send/<station>/<partner>/
+// stay. A folder that is not empty stays, so a concurrent writer is safe.
+func (s *Store) prune(key string) {
+	elems := strings.Split(key, "/")
+	floor := 6
+	if len(elems) > 2 && elems[0] == "AS2" && elems[1] == "tmp" {
+		floor = 4
+	}
+	for n := len(elems) - 1; n >= floor; n-- {
+		if os.Remove(filepath.Join(s.root, filepath.FromSlash(strings.Join(elems[:n], "/")))) != nil {
+			return
+		}
+	}
 }
 
 func (s *Store) Rename(ctx context.Context, from, to string) error {
@@ -217,7 +236,11 @@ func (s *Store) Rename(ctx context.Context, from, to string) error {
 	if err := s.place(src, dst); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(src))
+	if err := syncDir(filepath.Dir(src)); err != nil {
+		return err
+	}
+	s.prune(from)
+	return nil
 }
 
 // List walks the objects under prefix (a key prefix ending in "/" or a

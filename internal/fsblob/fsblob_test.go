@@ -132,3 +132,34 @@ func TestRename(t *testing.T) {
 		t.Fatalf("renaming nothing: %v", err)
 	}
 }
+
+// TestPrune: deleting or moving the last object of a message's folder
+// removes the folder, but never the folders the layout keeps.
+func TestPrune(t *testing.T) {
+	ctx := context.Background()
+	s, _ := New(t.TempDir())
+	for _, k := range []string{"AS2/files/st/pa/inbox/1-a/x", "AS2/files/st/pa/inbox/1-a/y", "AS2/send/st/pa/drop.x12",
+		"AS2/tmp/pickup/id1/st/pa/z"} {
+		s.Put(ctx, k, strings.NewReader("x"))
+	}
+	dirExists := func(key string) bool {
+		fi, err := os.Stat(filepath.Join(s.Root(), filepath.FromSlash(key)))
+		return err == nil && fi.IsDir()
+	}
+	s.Delete(ctx, "AS2/files/st/pa/inbox/1-a/x")
+	if !dirExists("AS2/files/st/pa/inbox/1-a") {
+		t.Fatal("a folder that still holds a file was removed")
+	}
+	s.Delete(ctx, "AS2/files/st/pa/inbox/1-a/y")
+	if dirExists("AS2/files/st/pa/inbox/1-a") || !dirExists("AS2/files/st/pa/inbox") {
+		t.Fatal("the emptied message folder must go, its box stay")
+	}
+	s.Rename(ctx, "AS2/send/st/pa/drop.x12", "AS2/tmp/pickup/id2/st/pa/drop.x12")
+	if !dirExists("AS2/send/st/pa") {
+		t.Fatal("the drop folder was removed")
+	}
+	s.Rename(ctx, "AS2/tmp/pickup/id1/st/pa/z", "AS2/files/st/pa/outbox/2-b/z")
+	if dirExists("AS2/tmp/pickup/id1") || !dirExists("AS2/tmp/pickup") {
+		t.Fatal("the emptied pickup folders must go, the pickup area stay")
+	}
+}

@@ -157,7 +157,7 @@ func backoff(first time.Duration, attempt int) time.Duration {
 
 // deliver builds the message, posts it and reads the answer.
 func (g *Gateway) deliver(ctx context.Context, m *as2gate.Message, st *as2gate.Station, p *as2gate.Partner) outcome {
-	if err := g.ensurePickedUp(ctx, m); err != nil {
+	if err := g.ensureInPlace(ctx, m); err != nil {
 		return permanent("%s", as2gate.ErrorMessage(err))
 	}
 	req, err := g.buildRequest(ctx, m, st, p)

@@ -89,7 +89,7 @@ func (g *Gateway) settleAsyncMDN(ctx context.Context, id string, p *as2gate.Part
 // settleStoredMDN settles a message now awaiting its MDN with one that
 // came while it was still being sent.
 func (g *Gateway) settleStoredMDN(ctx context.Context, m *as2gate.Message, p *as2gate.Partner) {
-	h, data, err := g.loadCapture(ctx, m.MDNKey)
+	h, data, err := g.loadMDN(ctx, m)
 	if err != nil {
 		return // none came yet: the normal case
 	}
@@ -157,7 +157,7 @@ func (g *Gateway) postMDN(ctx context.Context, m *as2gate.Message) error {
 	if m.MDNURL == "" || m.MDNKey == "" {
 		return errors.New("no MDN to deliver")
 	}
-	h, body, err := g.loadCapture(ctx, m.MDNKey)
+	h, body, err := g.loadMDN(ctx, m)
 	if err != nil {
 		return err
 	}

@@ -123,7 +123,7 @@ func (g *Gateway) adopt(ctx context.Context, tmp string) error {
 	} else if err != nil {
 		return err
 	}
-	return g.ensurePickedUp(ctx, m)
+	return g.ensureInPlace(ctx, m)
 }
 
 func (g *Gateway) recordPickup(ctx context.Context, id, stationEl, partnerEl, nameEl, tmp string) (*as2gate.Message, error) {
@@ -176,43 +176,4 @@ func (g *Gateway) recordPickup(ctx context.Context, id, stationEl, partnerEl, na
 	g.notify()
 	g.log.Info("file picked up for sending", "id", m.ID, "file", safe, "station", st.AS2ID, "partner", p.AS2ID)
 	return m, nil
-}
-
-// ensurePickedUp moves a picked-up file into the message's folder if a
-// crash left it in the pickup area. The scanner and the send job may both
-// do it at once: whoever loses the race finds the file in place.
-func (g *Gateway) ensurePickedUp(ctx context.Context, m *as2gate.Message) error {
-	inPlace := func(key string) (bool, error) {
-		_, err := g.blobs.Stat(ctx, key)
-		if as2gate.ErrorCode(err) == as2gate.ENotFound {
-			return false, nil
-		}
-		return err == nil, err
-	}
-	for _, f := range m.Files {
-		if ok, err := inPlace(f.Key); ok || err != nil {
-			if err != nil {
-				return err
-			}
-			continue
-		}
-		infos, err := g.blobs.List(ctx, pickupPrefix+m.ID+"/")
-		if err != nil {
-			return err
-		}
-		if len(infos) == 1 {
-			err = g.blobs.Rename(ctx, infos[0].Key, f.Key)
-		}
-		if ok, serr := inPlace(f.Key); ok || serr != nil {
-			if serr != nil {
-				return serr
-			}
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		return as2gate.Errorf(as2gate.ENotFound, "the file %s of message %s is missing", f.Name, m.ID)
-	}
-	return nil
 }

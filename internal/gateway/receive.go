@@ -96,12 +96,7 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 		Folder: keys.Folder, RawKey: keys.Raw, MDNMode: as2gate.MDNNone,
 		CreatedAt: now, UpdatedAt: now,
 	}
-	var stored []string // blob keys written so far, removed if the record cannot be saved
-	cleanup := func() {
-		for _, k := range stored {
-			g.blobs.Delete(context.WithoutCancel(ctx), k)
-		}
-	}
+	staged := &stagedBlobs{g: g}
 
 	raw, offset, err := g.spool(h, body)
 	if raw != "" {
@@ -144,24 +139,24 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 		go func() {
 			defer signing.Done()
 			if mdn, mdnErr = g.buildMDN(ctx, st, p, msgID, req, disposition, mic); mdnErr == nil {
-				_, mdnErr = g.blobs.Put(ctx, keys.MDN, bytes.NewReader(captureBytes(mdn.Header, mdn.Body)))
+				_, mdnErr = g.blobs.Put(ctx, stagedMDN(m.ID), bytes.NewReader(captureBytes(mdn.Header, mdn.Body)))
 			}
 		}()
 	}
 	if perr == nil {
-		err = g.storeParts(ctx, m, msg, &stored)
+		err = g.storeParts(ctx, m, msg, staged)
 	}
 	if err == nil {
-		if _, err = g.blobs.Import(ctx, keys.Raw, raw); err == nil {
-			stored = append(stored, keys.Raw)
+		if _, err = g.blobs.Import(ctx, stagedRaw(m.ID), raw); err == nil {
+			staged.add(stagedRaw(m.ID))
 		}
 	}
 	signing.Wait()
 	if mdnErr == nil && mdn != nil {
-		stored = append(stored, keys.MDN)
+		staged.add(stagedMDN(m.ID))
 	}
 	if err != nil || mdnErr != nil {
-		cleanup()
+		staged.discard(ctx)
 		return g.internalError(errors.Join(err, mdnErr), "storing the message")
 	}
 
@@ -176,7 +171,7 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 		}
 	}
 	if err := g.store.CreateMessage(ctx, m, jobs...); err != nil {
-		cleanup()
+		staged.discard(ctx)
 		if as2gate.ErrorCode(err) == as2gate.EConflict {
 			// A duplicate: the first copy stays, and its MDN is repeated.
 			if prev, ferr := g.store.FindMessage(ctx, p.ID, as2gate.Inbound, msgID); ferr == nil && prev.Status == as2gate.StatusReceived {
@@ -186,6 +181,7 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 		}
 		return g.internalError(err, "recording the message")
 	}
+	staged.promote(ctx, m)
 	if len(jobs) > 0 {
 		g.notify()
 	}
@@ -260,8 +256,9 @@ func (g *Gateway) parse(ctx context.Context, st *as2gate.Station, p *as2gate.Par
 	return msg, nil
 }
 
-// storeParts moves the payload files into the message's folder.
-func (g *Gateway) storeParts(ctx context.Context, m *as2gate.Message, msg *as2.Message, stored *[]string) error {
+// storeParts stages the payload files; their keys in m are where they go
+// once the message is recorded.
+func (g *Gateway) storeParts(ctx context.Context, m *as2gate.Message, msg *as2.Message, staged *stagedBlobs) error {
 	used := map[string]bool{}
 	for i, part := range msg.Parts {
 		name := part.Filename
@@ -274,12 +271,12 @@ func (g *Gateway) storeParts(ctx context.Context, m *as2gate.Message, msg *as2.M
 		if err != nil {
 			return err
 		}
-		n, err := g.blobs.Import(ctx, key, part.Path)
+		n, err := g.blobs.Import(ctx, stagedFile(m.ID, i), part.Path)
 		if err != nil {
 			return err
 		}
 		part.Path = ""
-		*stored = append(*stored, key)
+		staged.add(stagedFile(m.ID, i))
 		m.Files = append(m.Files, as2gate.File{Name: name, ContentType: part.ContentType, Size: n, Key: key, SHA256: sum})
 		m.Size += n
 	}
@@ -370,7 +367,7 @@ func (g *Gateway) replayMDN(ctx context.Context, prev *as2gate.Message, req as2.
 		g.notify()
 		return &Reply{Status: http.StatusOK, Header: http.Header{}}
 	}
-	h, body, err := g.loadCapture(ctx, prev.MDNKey)
+	h, body, err := g.loadMDN(ctx, prev)
 	if err != nil {
 		return g.internalError(err, "reading the MDN sent before")
 	}
@@ -385,9 +382,10 @@ func mdnReply(h mime.Header, body []byte) *Reply {
 	return &Reply{Status: http.StatusOK, Header: out, Body: body}
 }
 
-// loadCapture reads a stored capture (headers, empty line, body), bounded.
-func (g *Gateway) loadCapture(ctx context.Context, key string) (mime.Header, []byte, error) {
-	rc, _, err := g.blobs.Open(ctx, key)
+// loadMDN reads the stored MDN of a message (a capture: headers, empty
+// line, body), bounded.
+func (g *Gateway) loadMDN(ctx context.Context, m *as2gate.Message) (mime.Header, []byte, error) {
+	rc, _, err := g.OpenStored(ctx, m, m.MDNKey)
 	if err != nil {
 		return mime.Header{}, nil, err
 	}

@@ -65,12 +65,10 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (_ *as2gate.Message, 
 		return nil, as2gate.Invalid("subject", "longer than 998 characters")
 	}
 	m := g.newOutbound(st, p, r.Subject)
-	var stored []string
+	staged := &stagedBlobs{g: g}
 	defer func() {
 		if err != nil { // a message refused leaves no file behind
-			for _, k := range stored {
-				g.blobs.Delete(context.WithoutCancel(ctx), k)
-			}
+			staged.discard(ctx)
 		}
 	}()
 	used := map[string]bool{}
@@ -103,13 +101,13 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (_ *as2gate.Message, 
 		if _, _, err := mime.ParseMediaType(ct); err != nil || len(ct) > 200 {
 			return nil, as2gate.Invalid("content_type", "%q is not a content type", ct)
 		}
-		key := m.Folder + "/" + as2gate.KeyElement(name)
 		h := sha256.New()
-		n, err := g.blobs.Put(ctx, key, io.TeeReader(br, h))
+		n, err := g.blobs.Put(ctx, stagedFile(m.ID, len(m.Files)), io.TeeReader(br, h))
 		if err != nil {
 			return nil, err
 		}
-		stored = append(stored, key)
+		staged.add(stagedFile(m.ID, len(m.Files)))
+		key := m.Folder + "/" + as2gate.KeyElement(name)
 		m.Files = append(m.Files, as2gate.File{Name: name, ContentType: ct, Size: n, Key: key, SHA256: hex.EncodeToString(h.Sum(nil))})
 		m.Size += n
 	}
@@ -119,6 +117,7 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (_ *as2gate.Message, 
 	if err := g.store.CreateMessage(ctx, m, as2gate.Job{ID: as2gate.NewID(), Kind: as2gate.JobSend, MessageID: m.ID, RunAt: m.CreatedAt}); err != nil {
 		return nil, err
 	}
+	staged.promote(ctx, m)
 	g.notify()
 	g.log.Info("message queued", "id", m.ID, "message_id", m.MessageID, "station", st.AS2ID, "partner", p.AS2ID, "files", len(m.Files), "bytes", m.Size)
 	return m, nil

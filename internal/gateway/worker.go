@@ -26,10 +26,14 @@ func (g *Gateway) Run(ctx context.Context) {
 			g.work(ctx, owner)
 		}()
 	}
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		g.scanSendFolders(ctx)
+	}()
+	go func() {
+		defer wg.Done()
+		g.sweepPeriodically(ctx)
 	}()
 	wg.Wait()
 }

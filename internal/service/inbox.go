@@ -114,7 +114,7 @@ func (s *Service) GetMessageDetail(ctx context.Context, id string) (*client.Mess
 	if m.RawKey == "" {
 		return out, nil
 	}
-	rc, _, err := s.gw.Blobs().Open(ctx, m.RawKey)
+	rc, _, err := s.gw.OpenStored(ctx, m, m.RawKey)
 	if as2gate.ErrorCode(err) == as2gate.ENotFound {
 		return out, nil
 	}

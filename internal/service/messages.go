@@ -171,7 +171,7 @@ func (s *Service) OpenMessageFile(ctx context.Context, id string, index int) (io
 		return nil, nil, as2gate.Errorf(as2gate.ENotFound, "message %s has no file %d (it has %d)", id, index, len(m.Files))
 	}
 	f := m.Files[index]
-	rc, _, err := s.gw.Blobs().Open(ctx, f.Key)
+	rc, _, err := s.gw.OpenStored(ctx, m, f.Key)
 	if as2gate.ErrorCode(err) == as2gate.ENotFound {
 		return nil, nil, as2gate.Errorf(as2gate.ENotFound, "file %q of message %s is no longer stored", f.Name, id)
 	}
@@ -194,7 +194,7 @@ func (s *Service) MessageMDN(ctx context.Context, id string) ([]byte, error) {
 	if m.MDNKey == "" {
 		return nil, noMDN
 	}
-	rc, _, err := s.gw.Blobs().Open(ctx, m.MDNKey)
+	rc, _, err := s.gw.OpenStored(ctx, m, m.MDNKey)
 	if as2gate.ErrorCode(err) == as2gate.ENotFound {
 		return nil, noMDN
 	}

@@ -1,0 +1,63 @@
+package gateway
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/as2gate/as2gate"
+	"github.com/as2gate/as2gate/internal/fsblob"
+	"github.com/as2gate/as2gate/internal/sqlstore"
+)
+
+// TestSweep: staged blobs of a recorded message are moved into place, those
+// of a message never recorded go once they are old.
+func TestSweep(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(dir, "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	blobs, _ := fsblob.New(dir)
+	now := time.Now()
+	g := New(store, blobs, nil, Options{TempDir: blobs.TempDir(), Now: func() time.Time { return now },
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+
+	keys := as2gate.KeysFor("ST", "PA", as2gate.Inbound, "1-x")
+	m := &as2gate.Message{ID: as2gate.NewID(), Direction: as2gate.Inbound, StationAS2ID: "ST", PartnerAS2ID: "PA",
+		MessageID: "<m@x>", Status: as2gate.StatusRejected, MDNMode: as2gate.MDNNone, Folder: keys.Folder, RawKey: keys.Raw,
+		MDNKey: keys.MDN, Files: []as2gate.File{{Name: "a.x12", ContentType: "application/edi-x12", Size: 1, Key: keys.Folder + "/a.x12"}}}
+	if err := store.CreateMessage(ctx, m); err != nil {
+		t.Fatal(err)
+	}
+	orphan := as2gate.NewID()
+	for _, k := range []string{stagedFile(m.ID, 0), stagedRaw(m.ID), stagedMDN(m.ID), stagedRaw(orphan)} {
+		blobs.Put(ctx, k, strings.NewReader("x"))
+	}
+	// The record's file can be read before the sweep.
+	if rc, _, err := g.OpenStored(ctx, m, m.Files[0].Key); err != nil {
+		t.Fatalf("reading a staged file: %v", err)
+	} else {
+		rc.Close()
+	}
+	g.sweep(ctx)
+	for _, k := range []string{m.Files[0].Key, m.RawKey, m.MDNKey, stagedRaw(orphan)} {
+		if _, err := blobs.Stat(ctx, k); err != nil {
+			t.Fatalf("%s: %v", k, err)
+		}
+	}
+	now = now.Add(stagingGrace + time.Minute)
+	g.sweep(ctx)
+	if _, err := blobs.Stat(ctx, stagedRaw(orphan)); as2gate.ErrorCode(err) != as2gate.ENotFound {
+		t.Fatalf("an old orphan was kept: %v", err)
+	}
+	if left, _ := blobs.List(ctx, stagingPrefix); len(left) != 0 {
+		t.Fatalf("staged blobs left: %v", left)
+	}
+}
