@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -40,6 +41,9 @@ type Server struct {
 	AdminPort int
 	logPath   string
 	flags     []string
+	// Env is added to the environment of the server and of its CLI
+	// commands (AS2GATE_DATABASE for a server on PostgreSQL).
+	Env []string
 	cmd       *exec.Cmd
 	exited    chan struct{} // closed when the running process has exited
 }
@@ -49,10 +53,17 @@ type Server struct {
 // server is stopped when the test ends; its log is printed if it failed.
 func NewServer(t testing.TB, bin, name string, flags ...string) *Server {
 	t.Helper()
+	return NewServerWithEnv(t, bin, name, nil, flags...)
+}
+
+// NewServerWithEnv is NewServer with environment variables for the server
+// and its CLI commands.
+func NewServerWithEnv(t testing.TB, bin, name string, environ []string, flags ...string) *Server {
+	t.Helper()
 	dir := t.TempDir()
 	ports := freePorts(t, 2)
 	s := &Server{t: t, bin: bin, Name: name, Data: filepath.Join(dir, "data"), AS2Port: ports[0], AdminPort: ports[1],
-		logPath: filepath.Join(dir, "server.log"), flags: flags}
+		logPath: filepath.Join(dir, "server.log"), flags: flags, Env: environ}
 	t.Cleanup(func() {
 		s.Stop()
 		if t.Failed() {
@@ -80,8 +91,15 @@ func freePorts(t testing.TB, n int) []int {
 	return ports
 }
 
-// URL is the server's AS2 URL, as partners use it.
-func (s *Server) URL() string { return fmt.Sprintf("http://127.0.0.1:%d/as2", s.AS2Port) }
+// URL is the server's AS2 URL, as partners use it: https when the AS2
+// listener has a TLS certificate.
+func (s *Server) URL() string {
+	scheme := "http"
+	if slices.Contains(s.flags, "--as2-tls-cert") {
+		scheme = "https"
+	}
+	return fmt.Sprintf("%s://127.0.0.1:%d/as2", scheme, s.AS2Port)
+}
 
 // PID is the process ID of the running server.
 func (s *Server) PID() int { return s.cmd.Process.Pid }
@@ -114,7 +132,7 @@ func (s *Server) Start() {
 		"--as2-addr", "127.0.0.1:" + strconv.Itoa(s.AS2Port), "--admin-addr", "127.0.0.1:" + strconv.Itoa(s.AdminPort),
 		"--public-url", s.URL()}, s.flags...)
 	cmd := exec.Command(s.bin, args...)
-	cmd.Env = env()
+	cmd.Env = append(env(), s.Env...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		s.t.Fatal(err)
@@ -235,7 +253,7 @@ type Result struct {
 // ARGS --data DIR), whether the server runs or not.
 func (s *Server) Run(args ...string) Result {
 	cmd := exec.Command(s.bin, append(args, "--data", s.Data)...)
-	cmd.Env = env()
+	cmd.Env = append(env(), s.Env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
