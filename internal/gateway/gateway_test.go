@@ -3,9 +3,14 @@ package gateway_test
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/x509"
 	"fmt"
+	"github.com/as2gate/as2gate/internal/cms"
+	"github.com/as2gate/as2gate/internal/gateway"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -196,14 +201,7 @@ func TestRefusals(t *testing.T) {
 	})
 }
 
-func headerOf(resp *http.Response) (h mime.Header) {
-	for name, vs := range resp.Header {
-		for _, v := range vs {
-			h.Add(name, v)
-		}
-	}
-	return h
-}
+func headerOf(resp *http.Response) mime.Header { return mimeHeader(resp.Header) }
 
 // TestRetryThenDelivered: a partner down for a while gets the message when
 // it comes back; the attempts are counted.
@@ -366,4 +364,81 @@ func TestCertificateRollover(t *testing.T) {
 	if m.Status != as2gate.StatusSent {
 		t.Fatalf("after promotion: %s %s", m.Status, m.Reason)
 	}
+}
+
+// TestMICMismatch: a partner whose MDN states another MIC than the one
+// sent gets the message marked mic_mismatch, its own visible outcome.
+func TestMICMismatch(t *testing.T) {
+	alpha := newNode(t, "ALPHA")
+	betaID, _ := pki.Parse(identityP12(t, "BETA"), "pw")
+	alphaID, _ := pki.Parse(identityP12(t, "ALPHA"), "pw")
+	fake := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := headerOfRequest(r)
+		msg, err := as2.Parse(h, r.Body, as2.ParseOptions{TempDir: t.TempDir(),
+			Decrypt: []cms.Recipient{{Cert: betaID.Certs[0], Key: betaID.Key.(crypto.Decrypter)}},
+			Verify:  []*x509.Certificate{alphaID.Certs[0]}})
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		defer msg.Close()
+		wrong := msg.MIC
+		wrong.Digest = append([]byte{}, wrong.Digest...)
+		wrong.Digest[0] ^= 1
+		mdn, err := as2.BuildMDN(as2.MDNOptions{From: "BETA", To: "ALPHA", OriginalMessageID: msg.MessageID, Disposition: as2.Processed(),
+			MIC: &wrong, Sign: signer(betaID)})
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		for _, f := range mdn.Header.Fields {
+			w.Header().Add(f.Name, f.Value)
+		}
+		w.Write(mdn.Body)
+	}))
+	defer fake.Close()
+	pem := pki.EncodeCertPEM(betaID.Certs[0])
+	c, err := alpha.gw.ImportCertificate(context.Background(), "BETA", pem, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &as2gate.Partner{AS2ID: "BETA", URL: fake.URL, EncryptCertID: c.ID, Sign: "sha256", Encrypt: "aes256-cbc",
+		MDN: as2gate.MDNSync, MDNSigned: true, RetryDelay: time.Second}
+	if err := alpha.gw.CreatePartner(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	m := alpha.waitFinal(t, alpha.send(t, p, "a.x12", []byte("ISA~")).ID)
+	if m.Status != as2gate.StatusMICMismatch || m.MICMatched == nil || *m.MICMatched || m.Attempts != 1 {
+		t.Fatalf("status %s, MIC matched %v, attempts %d: %s", m.Status, m.MICMatched, m.Attempts, m.Reason)
+	}
+}
+
+// TestBodyLimit: a request larger than the configured limit is refused
+// with 413 and leaves nothing behind.
+func TestBodyLimit(t *testing.T) {
+	beta := newNodeWith(t, "BETA", func(o *gateway.Options) { o.MaxBodySize = 1000 })
+	alpha := newNode(t, "ALPHA")
+	p := alpha.partnerOf(t, beta, nil)
+	beta.partnerOf(t, alpha, nil)
+	resp, body := postRaw(t, alpha, p, beta, func(b []byte) []byte { return append(b, make([]byte, 2000)...) })
+	if resp.StatusCode != http.StatusRequestEntityTooLarge {
+		t.Fatalf("%d %s", resp.StatusCode, body)
+	}
+	if tmp, _ := os.ReadDir(beta.blobs.TempDir()); len(tmp) != 0 {
+		t.Fatalf("%d temporary files left", len(tmp))
+	}
+	if got := beta.inbound(t); len(got) != 0 {
+		t.Fatalf("%d messages recorded", len(got))
+	}
+}
+
+func headerOfRequest(r *http.Request) mime.Header { return mimeHeader(r.Header) }
+
+func mimeHeader(hh http.Header) (h mime.Header) {
+	for name, vs := range hh {
+		for _, v := range vs {
+			h.Add(name, v)
+		}
+	}
+	return h
 }

@@ -85,6 +85,12 @@ func identityP12(t *testing.T, name string) []byte {
 
 func newNode(t *testing.T, as2ID string) *node {
 	t.Helper()
+	return newNodeWith(t, as2ID, nil)
+}
+
+// newNodeWith is newNode with changed gateway options.
+func newNodeWith(t *testing.T, as2ID string, change func(*gateway.Options)) *node {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	store, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(dir, "as2gate.db"))
@@ -104,11 +110,15 @@ func newNode(t *testing.T, as2ID string) *node {
 	n := &node{store: store, blobs: blobs, clock: &clock{}, dir: dir}
 	var handler http.Handler
 	n.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	n.gw = gateway.New(store, blobs, box, gateway.Options{
+	opt := gateway.Options{
 		PublicURL: n.srv.URL + "/as2", TempDir: blobs.TempDir(), Workers: 2, PollInterval: 20 * time.Millisecond,
 		Lease: 10 * time.Second, SendScanInterval: 50 * time.Millisecond, Now: n.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	}
+	if change != nil {
+		change(&opt)
+	}
+	n.gw = gateway.New(store, blobs, box, opt)
 	handler = as2http.New(n.gw)
 	n.cert, err = n.gw.ImportCertificate(ctx, as2ID+" key", identityP12(t, as2ID), "pw")
 	if err != nil {
