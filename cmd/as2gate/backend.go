@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -20,10 +22,9 @@ import (
 	"github.com/as2gate/as2gate/internal/service"
 )
 
-// backend is what the management commands (station, partner, cert, send,
-// message) work on: the service of a local installation, or, once the REST
-// client exists, a remote server through client.Client, which has the same
-// method set.
+// backend is what the management commands work on: the service of a local
+// installation, or a remote server through the REST client, which has the
+// same method set (--server).
 type backend interface {
 	ListCertificates(ctx context.Context) ([]client.Certificate, error)
 	GetCertificate(ctx context.Context, id string) (*client.Certificate, error)
@@ -53,9 +54,20 @@ type backend interface {
 	MessageMDN(ctx context.Context, id string) ([]byte, error)
 	ResendMessage(ctx context.Context, id string) (*client.Message, error)
 	CancelMessage(ctx context.Context, id string) (*client.Message, error)
+
+	ListUsers(ctx context.Context) ([]client.User, error)
+	CreateUser(ctx context.Context, in client.UserInput) (*client.User, error)
+	UpdateUser(ctx context.Context, id string, in client.UserInput) (*client.User, error)
+	DeleteUser(ctx context.Context, id string) error
+	ListAPIKeys(ctx context.Context) ([]client.APIKey, error)
+	CreateAPIKey(ctx context.Context, in client.APIKeyInput) (*client.APIKey, error)
+	RevokeAPIKey(ctx context.Context, id string) error
 }
 
-var _ backend = (*service.Service)(nil)
+var (
+	_ backend = (*service.Service)(nil)
+	_ backend = (*client.Client)(nil)
+)
 
 // subcommand is one verb of a command group, as in `as2gate station create`.
 type subcommand struct {
@@ -113,23 +125,36 @@ func userError(err error) error {
 }
 
 // mgmt is what every management subcommand has: its flags, among them the
-// installation's and --json, and its output.
+// installation's or the server's and --json, and its output.
 type mgmt struct {
 	fs     *flag.FlagSet
-	inst   *config.InstallationFlags
+	inst   *config.InstallationFlags // nil for a command without a backend
+	server string
+	token  string
 	json   bool
 	given  map[string]bool
 	stdout io.Writer
 	stderr io.Writer
 }
 
-// newMgmt makes a subcommand's flag set; withJSON adds --json.
-func newMgmt(name, args, about string, withJSON bool, stdout, stderr io.Writer) *mgmt {
+// newCommand makes a command's flag set; withJSON adds --json.
+func newCommand(name, args, about string, withJSON bool, stdout, stderr io.Writer) *mgmt {
 	m := &mgmt{fs: newFlagSet(name, args, about, stderr), stdout: stdout, stderr: stderr}
-	m.inst = config.RegisterInstallationFlags(m.fs)
 	if withJSON {
 		m.fs.BoolVar(&m.json, "json", false, "print JSON (the REST API's representation)")
 	}
+	return m
+}
+
+// newMgmt makes a management subcommand's flag set: newCommand's, with the
+// flags that choose the backend.
+func newMgmt(name, args, about string, withJSON bool, stdout, stderr io.Writer) *mgmt {
+	m := newCommand(name, args, about, withJSON, stdout, stderr)
+	m.inst = config.RegisterInstallationFlags(m.fs)
+	m.fs.StringVar(&m.server, "server", "", "work on the server at this admin `URL` through its REST API instead of a local\n"+
+		"installation, e.g. http://localhost:8080 (default $AS2GATE_SERVER)")
+	m.fs.StringVar(&m.token, "token", "", "the access `token` or API key for --server (default $AS2GATE_TOKEN, which keeps it\n"+
+		"out of the process list)")
 	return m
 }
 
@@ -159,8 +184,12 @@ func (m *mgmt) require(names ...string) error {
 	return nil
 }
 
-// commonFlags are the flags of every management subcommand.
-var commonFlags = map[string]bool{"config": true, "data": true, "database": true, "json": true}
+// installationFlags choose a local installation; commonFlags are the flags
+// of every management subcommand.
+var (
+	installationFlags = []string{"config", "data", "database"}
+	commonFlags       = map[string]bool{"config": true, "data": true, "database": true, "json": true, "server": true, "token": true}
+)
 
 // changing reports whether flags other than the common ones were given.
 func (m *mgmt) changing() bool {
@@ -172,9 +201,29 @@ func (m *mgmt) changing() bool {
 	return false
 }
 
-// open opens the installation the flags name. The CLI runs no workers:
-// messages it queues are sent by `as2gate serve`, also while it runs.
+// open opens the backend the flags name: the server of --server (or of
+// $AS2GATE_SERVER unless an installation's flag is given), else the local
+// installation. On a local installation the CLI runs no workers: messages
+// it queues are sent by `as2gate serve`, also while it runs.
 func (m *mgmt) open(ctx context.Context) (backend, func(), error) {
+	local := slices.ContainsFunc(installationFlags, func(f string) bool { return m.given[f] })
+	server := m.server
+	switch {
+	case server != "" && local:
+		return nil, nil, &exitError{status: 2, err: errors.New("--server works on a remote server: give no --config, --data or --database with it")}
+	case server == "" && !local:
+		server = os.Getenv("AS2GATE_SERVER")
+	}
+	if server == "" && m.given["token"] {
+		return nil, nil, &exitError{status: 2, err: errors.New("--token goes with --server (or $AS2GATE_SERVER)")}
+	}
+	if server != "" {
+		token := cmp.Or(m.token, os.Getenv("AS2GATE_TOKEN"))
+		if token == "" {
+			return nil, nil, &exitError{status: 2, err: errors.New("the server needs a token: --token or $AS2GATE_TOKEN (from 'as2gate login', or an API key)")}
+		}
+		return client.New(server, client.WithToken(token)), func() {}, nil
+	}
 	inst, err := m.inst.Resolve(os.Getenv)
 	if err != nil {
 		return nil, nil, err
@@ -185,6 +234,35 @@ func (m *mgmt) open(ctx context.Context) (backend, func(), error) {
 		return nil, nil, err
 	}
 	return service.New(i.gw), func() { i.Close() }, nil
+}
+
+// oneCall is the shape of most subcommands, once their flags are parsed:
+// open the backend, make one call, show its result.
+func oneCall[T any](ctx context.Context, m *mgmt, call func(b backend) (T, error), show func(b backend, v T) error) error {
+	b, done, err := m.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	v, err := call(b)
+	if err != nil {
+		return err
+	}
+	return show(b, v)
+}
+
+// printWith shows a result as JSON with --json, as human writes it
+// otherwise.
+func printWith[T any](m *mgmt, human func(w io.Writer, v T)) func(backend, T) error {
+	return func(_ backend, v T) error {
+		return m.print(v, func(w *tabwriter.Writer) { human(w, v) })
+	}
+}
+
+// writeRaw shows a result as it is: a PEM certificate, an MDN.
+func (m *mgmt) writeRaw(_ backend, b []byte) error {
+	_, err := m.stdout.Write(b)
+	return err
 }
 
 // optional returns &v when the flag was given, nil otherwise: the inputs'

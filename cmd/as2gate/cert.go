@@ -11,7 +11,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/as2gate/as2gate/client"
 	"github.com/as2gate/as2gate/internal/pki"
@@ -33,21 +32,13 @@ func certList(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := m.parse(args, 0); err != nil {
 		return err
 	}
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	list, err := b.ListCertificates(ctx)
-	if err != nil {
-		return err
-	}
-	return m.print(list, func(w *tabwriter.Writer) {
-		row(w, "ID", "NAME", "SUBJECT", "EXPIRES", "DAYS LEFT", "PRIVATE KEY")
-		for _, c := range list {
-			row(w, c.ID, c.Name, c.Subject, c.NotAfter.Format("2006-01-02"), daysLeft(&c), yesNo(c.HasPrivateKey))
-		}
-	})
+	return oneCall(ctx, m, func(b backend) ([]client.Certificate, error) { return b.ListCertificates(ctx) },
+		printWith(m, func(w io.Writer, list []client.Certificate) {
+			row(w, "ID", "NAME", "SUBJECT", "EXPIRES", "DAYS LEFT", "PRIVATE KEY")
+			for _, c := range list {
+				row(w, c.ID, c.Name, c.Subject, c.NotAfter.Format("2006-01-02"), daysLeft(&c), yesNo(c.HasPrivateKey))
+			}
+		}))
 }
 
 func daysLeft(c *client.Certificate) string {
@@ -63,16 +54,8 @@ func certShow(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	c, err := b.GetCertificate(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	return m.print(c, func(w *tabwriter.Writer) { printCertificate(w, c) })
+	return oneCall(ctx, m, func(b backend) (*client.Certificate, error) { return b.GetCertificate(ctx, pos[0]) },
+		printWith(m, printCertificate))
 }
 
 func printCertificate(w io.Writer, c *client.Certificate) {
@@ -108,16 +91,13 @@ func certImport(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	c, err := b.ImportCertificate(ctx, client.CertificateImport{Name: *name, Data: data, Password: keyPassword(*password)})
-	if err != nil {
-		return fmt.Errorf("%s: %w", pos[0], err)
-	}
-	return m.print(c, func(w *tabwriter.Writer) { printCertificate(w, c) })
+	return oneCall(ctx, m, func(b backend) (*client.Certificate, error) {
+		c, err := b.ImportCertificate(ctx, client.CertificateImport{Name: *name, Data: data, Password: keyPassword(*password)})
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", pos[0], err)
+		}
+		return c, nil
+	}, printWith(m, printCertificate))
 }
 
 // readBounded reads a small file whole, refusing one over max bytes.
@@ -147,18 +127,10 @@ func certGenerate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := m.require("common-name"); err != nil {
 		return err
 	}
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
 	in := gen.input("")
 	in.Name = *name
-	c, err := b.GenerateCertificate(ctx, in)
-	if err != nil {
-		return err
-	}
-	return m.print(c, func(w *tabwriter.Writer) { printCertificate(w, c) })
+	return oneCall(ctx, m, func(b backend) (*client.Certificate, error) { return b.GenerateCertificate(ctx, in) },
+		printWith(m, printCertificate))
 }
 
 func certExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -167,17 +139,7 @@ func certExport(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	pem, err := b.CertificatePEM(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	_, err = stdout.Write(pem)
-	return err
+	return oneCall(ctx, m, func(b backend) ([]byte, error) { return b.CertificatePEM(ctx, pos[0]) }, m.writeRaw)
 }
 
 func certDelete(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -186,19 +148,13 @@ func certDelete(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	c, err := b.GetCertificate(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	if err := b.DeleteCertificate(ctx, c.ID); err != nil {
-		return err
-	}
-	return m.print(c, func(w *tabwriter.Writer) { row(w, "deleted certificate", c.ID, c.Name) })
+	return oneCall(ctx, m, func(b backend) (*client.Certificate, error) {
+		c, err := b.GetCertificate(ctx, pos[0])
+		if err != nil {
+			return nil, err
+		}
+		return c, b.DeleteCertificate(ctx, c.ID)
+	}, printWith(m, func(w io.Writer, c *client.Certificate) { row(w, "deleted certificate", c.ID, c.Name) }))
 }
 
 // generateFlags describe a key pair to generate.

@@ -221,7 +221,7 @@ func TestManageCommands(t *testing.T) {
 	if human := c.ok("send", "--station", "A", "--partner", "X", payload); !strings.Contains(human, "queued") || !strings.Contains(human, "Message-ID:") {
 		t.Fatalf("send:\n%s", human)
 	}
-	c.fail("partner with AS2 ID NOPE not found", "send", "--station", "A", "--partner", "NOPE", payload)
+	c.fail(`partner: no partner "NOPE"`, "send", "--station", "A", "--partner", "NOPE", payload)
 	c.fail("no such file", "send", "--station", "A", "--partner", "X", payload+".missing")
 	var list client.List[client.Message]
 	c.json(&list, "message", "list", "--direction", "out", "--status", "queued")

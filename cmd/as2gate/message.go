@@ -61,26 +61,20 @@ func messageList(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if f.Until, err = parseTime("until", until); err != nil {
 		return err
 	}
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	list, err := b.ListMessages(ctx, f)
-	if err != nil {
-		return err
-	}
-	err = m.print(list, func(w *tabwriter.Writer) {
-		row(w, "ID", "DIR", "STATUS", "STATION", "PARTNER", "FILES", "SIZE", "CREATED", "SUBJECT")
-		for _, msg := range list.Items {
-			row(w, msg.ID, msg.Direction, msg.Status, msg.StationAS2ID, msg.PartnerAS2ID, strconv.Itoa(len(msg.Files)),
-				strconv.FormatInt(msg.Size, 10), date(msg.CreatedAt), msg.Subject)
-		}
-	})
-	if err == nil && list.NextCursor != "" && !m.json {
-		fmt.Fprintf(stderr, "more messages: --cursor %s\n", list.NextCursor)
-	}
-	return err
+	return oneCall(ctx, m, func(b backend) (*client.List[client.Message], error) { return b.ListMessages(ctx, f) },
+		func(_ backend, list *client.List[client.Message]) error {
+			err := m.print(list, func(w *tabwriter.Writer) {
+				row(w, "ID", "DIR", "STATUS", "STATION", "PARTNER", "FILES", "SIZE", "CREATED", "SUBJECT")
+				for _, msg := range list.Items {
+					row(w, msg.ID, msg.Direction, msg.Status, msg.StationAS2ID, msg.PartnerAS2ID, strconv.Itoa(len(msg.Files)),
+						strconv.FormatInt(msg.Size, 10), date(msg.CreatedAt), msg.Subject)
+				}
+			})
+			if err == nil && list.NextCursor != "" && !m.json {
+				fmt.Fprintf(stderr, "more messages: --cursor %s\n", list.NextCursor)
+			}
+			return err
+		})
 }
 
 // parseTime reads a date (midnight, local time) or an RFC 3339 time.
@@ -106,16 +100,7 @@ func messageCommand(ctx context.Context, name, about string, args []string, stdo
 	if err != nil {
 		return err
 	}
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	msg, err := do(b, pos[0])
-	if err != nil {
-		return err
-	}
-	return m.print(msg, func(w *tabwriter.Writer) { printMessage(w, msg) })
+	return oneCall(ctx, m, func(b backend) (*client.Message, error) { return do(b, pos[0]) }, printWith(m, printMessage))
 }
 
 func messageShow(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -175,17 +160,7 @@ func messageMDN(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	mdn, err := b.MessageMDN(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	_, err = stdout.Write(mdn)
-	return err
+	return oneCall(ctx, m, func(b backend) ([]byte, error) { return b.MessageMDN(ctx, pos[0]) }, m.writeRaw)
 }
 
 func messageDownload(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/as2gate/as2gate/client"
@@ -185,21 +184,17 @@ func partnerUpdate(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 // savePartner opens the backend, builds the input and saves it with save.
 func savePartner(ctx context.Context, m *mgmt, pf *partnerFlags, save func(backend, client.PartnerInput) (*client.Partner, error)) error {
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	in, imported, err := pf.input(ctx, m, b)
-	if err != nil {
-		return err
-	}
-	p, err := save(b, in)
-	if err != nil {
-		discardAll(ctx, b, imported)
-		return err
-	}
-	return m.print(p, func(w *tabwriter.Writer) { printPartner(w, p) })
+	return oneCall(ctx, m, func(b backend) (*client.Partner, error) {
+		in, imported, err := pf.input(ctx, m, b)
+		if err != nil {
+			return nil, err
+		}
+		p, err := save(b, in)
+		if err != nil {
+			discardAll(ctx, b, imported)
+		}
+		return p, err
+	}, printWith(m, printPartner))
 }
 
 func partnerList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -207,21 +202,13 @@ func partnerList(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if _, err := m.parse(args, 0); err != nil {
 		return err
 	}
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	list, err := b.ListPartners(ctx)
-	if err != nil {
-		return err
-	}
-	return m.print(list, func(w *tabwriter.Writer) {
-		row(w, "ID", "AS2 ID", "NAME", "URL", "SECURITY", "MDN")
-		for _, p := range list {
-			row(w, p.ID, p.AS2ID, p.Name, p.URL, security(&p), mdnMode(&p))
-		}
-	})
+	return oneCall(ctx, m, func(b backend) ([]client.Partner, error) { return b.ListPartners(ctx) },
+		printWith(m, func(w io.Writer, list []client.Partner) {
+			row(w, "ID", "AS2 ID", "NAME", "URL", "SECURITY", "MDN")
+			for _, p := range list {
+				row(w, p.ID, p.AS2ID, p.Name, p.URL, security(&p), mdnMode(&p))
+			}
+		}))
 }
 
 // security sums up how messages to a partner are protected.
@@ -257,16 +244,7 @@ func partnerShow(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	p, err := b.GetPartner(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	return m.print(p, func(w *tabwriter.Writer) { printPartner(w, p) })
+	return oneCall(ctx, m, func(b backend) (*client.Partner, error) { return b.GetPartner(ctx, pos[0]) }, printWith(m, printPartner))
 }
 
 func printPartner(w io.Writer, p *client.Partner) {
@@ -304,17 +282,11 @@ func partnerDelete(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	p, err := b.GetPartner(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	if err := b.DeletePartner(ctx, p.ID); err != nil {
-		return err
-	}
-	return m.print(p, func(w *tabwriter.Writer) { row(w, "deleted partner", p.AS2ID, p.ID) })
+	return oneCall(ctx, m, func(b backend) (*client.Partner, error) {
+		p, err := b.GetPartner(ctx, pos[0])
+		if err != nil {
+			return nil, err
+		}
+		return p, b.DeletePartner(ctx, p.ID)
+	}, printWith(m, func(w io.Writer, p *client.Partner) { row(w, "deleted partner", p.AS2ID, p.ID) }))
 }

@@ -13,13 +13,15 @@ import (
 
 	"github.com/as2gate/as2gate"
 	"github.com/as2gate/as2gate/client"
+	"github.com/as2gate/as2gate/internal/service"
 )
 
 // pollInterval is how often `send --wait` looks at the message.
 const pollInterval = 500 * time.Millisecond
 
 func runSend(args []string, stdout, stderr io.Writer) error {
-	return userError(send(context.Background(), args, stdout, stderr))
+	// Recorded in the audit log as the CLI's, as the other commands are.
+	return userError(send(service.WithActor(context.Background(), "cli", ""), args, stdout, stderr))
 }
 
 func send(ctx context.Context, args []string, stdout, stderr io.Writer) error {

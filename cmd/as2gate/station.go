@@ -56,31 +56,24 @@ func stationCreate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if *cert != "" && *key == "" {
 		return &exitError{status: 2, err: fmt.Errorf("--cert goes with --key")}
 	}
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	in := sf.input(m)
-	var imported *client.Certificate
-	var created bool
-	if *key != "" {
-		if imported, created, err = importKeyPair(ctx, b, *key, *cert, keyPassword(*password)); err != nil {
-			return err
+	return oneCall(ctx, m, func(b backend) (*client.Station, error) {
+		in := sf.input(m)
+		if *key == "" {
+			g := gen.input("")
+			in.Generate = &g
+			return b.CreateStation(ctx, in)
+		}
+		imported, created, err := importKeyPair(ctx, b, *key, *cert, keyPassword(*password))
+		if err != nil {
+			return nil, err
 		}
 		in.CertID = &imported.ID
-	} else {
-		g := gen.input("")
-		in.Generate = &g
-	}
-	st, err := b.CreateStation(ctx, in)
-	if err != nil {
-		if imported != nil {
+		st, err := b.CreateStation(ctx, in)
+		if err != nil {
 			discard(ctx, b, imported, created)
 		}
-		return err
-	}
-	return printStation(ctx, m, b, st)
+		return st, err
+	}, showStation(ctx, m))
 }
 
 func stationList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -88,28 +81,22 @@ func stationList(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if _, err := m.parse(args, 0); err != nil {
 		return err
 	}
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	list, err := b.ListStations(ctx)
-	if err != nil {
-		return err
-	}
-	if m.json {
-		return m.print(list, nil)
-	}
-	certs, err := certificatesByID(ctx, b)
-	if err != nil {
-		return err
-	}
-	return m.print(list, func(w *tabwriter.Writer) {
-		row(w, "ID", "AS2 ID", "NAME", "CERTIFICATE EXPIRES", "ROLLOVER")
-		for _, st := range list {
-			row(w, st.ID, st.AS2ID, st.Name, certExpiry(certs[st.CertID]), yesNo(st.NextCertID != ""))
-		}
-	})
+	return oneCall(ctx, m, func(b backend) ([]client.Station, error) { return b.ListStations(ctx) },
+		func(b backend, list []client.Station) error {
+			if m.json {
+				return m.print(list, nil)
+			}
+			certs, err := certificatesByID(ctx, b)
+			if err != nil {
+				return err
+			}
+			return m.print(list, func(w *tabwriter.Writer) {
+				row(w, "ID", "AS2 ID", "NAME", "CERTIFICATE EXPIRES", "ROLLOVER")
+				for _, st := range list {
+					row(w, st.ID, st.AS2ID, st.Name, certExpiry(certs[st.CertID]), yesNo(st.NextCertID != ""))
+				}
+			})
+		})
 }
 
 func certificatesByID(ctx context.Context, b backend) (map[string]*client.Certificate, error) {
@@ -138,16 +125,12 @@ func stationShow(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	st, err := b.GetStation(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	return printStation(ctx, m, b, st)
+	return oneCall(ctx, m, func(b backend) (*client.Station, error) { return b.GetStation(ctx, pos[0]) }, showStation(ctx, m))
+}
+
+// showStation shows a station with printStation.
+func showStation(ctx context.Context, m *mgmt) func(backend, *client.Station) error {
+	return func(b backend, st *client.Station) error { return printStation(ctx, m, b, st) }
 }
 
 // printStation shows a station with its certificates' names and expiry.
@@ -210,45 +193,40 @@ func stationUpdate(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if in == (client.StationInput{}) && !*generateNext && *nextFile == "" && !*promote {
 		return &exitError{status: 2, err: fmt.Errorf("nothing to change: give the flags of what changes (see --help)")}
 	}
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	st, err := b.GetStation(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	var next *client.Certificate
-	var created bool
-	switch {
-	case *nextFile != "":
-		next, created, err = importKeyPair(ctx, b, *nextFile, "", keyPassword(*password))
-	case *generateNext:
-		next, err = b.GenerateCertificate(ctx, gen.input(truncate(st.AS2ID, 64)))
-		created = true
-	}
-	if err != nil {
-		return err
-	}
-	if next != nil {
-		in.NextCertID = &next.ID
-	}
-	if in != (client.StationInput{}) {
-		// By record ID: this update may change the AS2 ID.
-		if st, err = b.UpdateStation(ctx, st.ID, in); err != nil {
-			if next != nil {
-				discard(ctx, b, next, created)
+	return oneCall(ctx, m, func(b backend) (*client.Station, error) {
+		st, err := b.GetStation(ctx, pos[0])
+		if err != nil {
+			return nil, err
+		}
+		var next *client.Certificate
+		var created bool
+		switch {
+		case *nextFile != "":
+			next, created, err = importKeyPair(ctx, b, *nextFile, "", keyPassword(*password))
+		case *generateNext:
+			next, err = b.GenerateCertificate(ctx, gen.input(truncate(st.AS2ID, 64)))
+			created = true
+		}
+		if err != nil {
+			return nil, err
+		}
+		if next != nil {
+			in.NextCertID = &next.ID
+		}
+		if in != (client.StationInput{}) {
+			// By record ID: this update may change the AS2 ID.
+			if st, err = b.UpdateStation(ctx, st.ID, in); err != nil {
+				if next != nil {
+					discard(ctx, b, next, created)
+				}
+				return nil, err
 			}
-			return err
 		}
-	}
-	if *promote {
-		if st, err = b.PromoteStationCertificate(ctx, st.ID); err != nil {
-			return err
+		if *promote {
+			return b.PromoteStationCertificate(ctx, st.ID)
 		}
-	}
-	return printStation(ctx, m, b, st)
+		return st, nil
+	}, showStation(ctx, m))
 }
 
 // truncate cuts s to at most n runes (a common name is at most 64).
@@ -266,19 +244,13 @@ func stationDelete(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	st, err := b.GetStation(ctx, pos[0])
-	if err != nil {
-		return err
-	}
-	if err := b.DeleteStation(ctx, st.ID); err != nil {
-		return err
-	}
-	return m.print(st, func(w *tabwriter.Writer) { row(w, "deleted station", st.AS2ID, st.ID) })
+	return oneCall(ctx, m, func(b backend) (*client.Station, error) {
+		st, err := b.GetStation(ctx, pos[0])
+		if err != nil {
+			return nil, err
+		}
+		return st, b.DeleteStation(ctx, st.ID)
+	}, printWith(m, func(w io.Writer, st *client.Station) { row(w, "deleted station", st.AS2ID, st.ID) }))
 }
 
 func stationCert(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -288,15 +260,5 @@ func stationCert(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	b, done, err := m.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	pem, err := b.StationCertificatePEM(ctx, pos[0], *next)
-	if err != nil {
-		return err
-	}
-	_, err = stdout.Write(pem)
-	return err
+	return oneCall(ctx, m, func(b backend) ([]byte, error) { return b.StationCertificatePEM(ctx, pos[0], *next) }, m.writeRaw)
 }

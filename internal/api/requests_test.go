@@ -42,7 +42,7 @@ func TestBadRequests(t *testing.T) {
 		{"bad status", "GET", "/outbox?status=lost", nil, 400, "invalid", "status"},
 		{"bad cursor", "GET", "/outbox?cursor=..%2F..", nil, 400, "invalid", "cursor"},
 		{"unknown parameter", "GET", "/inbox?colour=red", nil, 400, "invalid", "colour"},
-		{"status on the inbox", "GET", "/inbox?status=received", nil, 400, "invalid", "status"},
+		{"read on the outbox", "GET", "/outbox?read=true", nil, 400, "invalid", "read"},
 		{"repeated parameter", "GET", "/inbox?limit=1&limit=2", nil, 400, "invalid", "limit"},
 		{"unknown station filter", "GET", "/inbox?station=NOPE", nil, 400, "invalid", "station"},
 		{"bulk delete of 101", "POST", "/inbox/delete", client.DeleteRequest{IDs: make([]string, 101)}, 400, "invalid", "ids"},

@@ -132,11 +132,10 @@ func boxRoutes(box string) []route {
 		q("message_id", "string", "only the message with this AS2 Message-ID"),
 		q("since", "date-time", "only messages created from this time on"),
 		q("until", "date-time", "only messages created before this time"),
+		q("status", "array", "only messages in these statuses (repeat the parameter)"),
 	}
 	if box == "inbox" {
 		filter = append(filter, q("read", "boolean", "only messages marked read (true) or unread (false)"))
-	} else {
-		filter = append(filter, q("status", "array", "only messages in these statuses (repeat the parameter)"))
 	}
 	p := "/" + box
 	rs := []route{

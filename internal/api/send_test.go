@@ -156,7 +156,7 @@ func TestSendRaw(t *testing.T) {
 	}
 	e.call("POST", "/messages", op, "x", "X-AS2-Partner", "PA").wantError(400, "invalid", "X-AS2-Station")
 	e.call("POST", "/messages", op, "x", "X-AS2-Station", "ST").wantError(400, "invalid", "X-AS2-Partner")
-	e.call("POST", "/messages", op, "x", "X-AS2-Station", "ST", "X-AS2-Partner", "NOPE").wantError(404, "not_found", "")
+	e.call("POST", "/messages", op, "x", "X-AS2-Station", "ST", "X-AS2-Partner", "NOPE").wantError(400, "invalid", "partner")
 }
 
 func TestRangeDownload(t *testing.T) {

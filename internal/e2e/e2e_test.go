@@ -10,7 +10,6 @@ import (
 	"math/rand/v2"
 	"mime"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -25,21 +24,14 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "as2gate-e2e-")
-	if err != nil {
+	var cleanup func()
+	var err error
+	if bin, cleanup, err = BuildBinary(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	bin = filepath.Join(dir, "as2gate")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/as2gate")
-	build.Dir = testpeer.RepoRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building as2gate: %v\n%s", err, out)
-		os.RemoveAll(dir)
-		os.Exit(1)
-	}
 	code := m.Run()
-	os.RemoveAll(dir)
+	cleanup()
 	os.Exit(code)
 }
 

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/as2gate/as2gate/internal/testpeer"
 	"net"
 	"net/http"
 	"os"
@@ -43,9 +44,9 @@ type Server struct {
 	flags     []string
 	// Env is added to the environment of the server and of its CLI
 	// commands (AS2GATE_DATABASE for a server on PostgreSQL).
-	Env []string
-	cmd       *exec.Cmd
-	exited    chan struct{} // closed when the running process has exited
+	Env    []string
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when the running process has exited
 }
 
 // NewServer prepares a server in a new data folder, with ports chosen now,
@@ -281,4 +282,21 @@ func (s *Server) JSON(v any, args ...string) {
 	if err := json.Unmarshal([]byte(out), v); err != nil {
 		s.t.Fatalf("%s: as2gate %s --json printed no JSON (%v): %s", s.Name, strings.Join(args, " "), err, out)
 	}
+}
+
+// BuildBinary builds the as2gate binary into a temporary folder, for a
+// test package's TestMain; cleanup removes it.
+func BuildBinary() (path string, cleanup func(), err error) {
+	dir, err := os.MkdirTemp("", "as2gate-bin-")
+	if err != nil {
+		return "", nil, err
+	}
+	path = filepath.Join(dir, "as2gate")
+	build := exec.Command("go", "build", "-o", path, "./cmd/as2gate")
+	build.Dir = testpeer.RepoRoot()
+	if out, err := build.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return "", nil, fmt.Errorf("building as2gate: %v\n%s", err, out)
+	}
+	return path, func() { os.RemoveAll(dir) }, nil
 }

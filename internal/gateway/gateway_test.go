@@ -66,7 +66,7 @@ func TestExchange(t *testing.T) {
 				if in.Status != as2gate.StatusReceived || in.MessageID != sent.MessageID || len(in.Files) != 1 {
 					t.Fatalf("received %+v", in)
 				}
-				if data := to.read(t, in.Files[0].Key); !bytes.Equal(data, content) || in.Files[0].Name != "order 1.x12" {
+				if data := to.readFile(t, in, 0); !bytes.Equal(data, content) || in.Files[0].Name != "order 1.x12" {
 					t.Fatalf("received file %q = %q", in.Files[0].Name, data)
 				}
 				if mode != as2gate.MDNNone && in.MIC != sent.MIC {
@@ -288,7 +288,7 @@ func TestSendFolder(t *testing.T) {
 	waitFor(t, 15*time.Second, func() bool { return len(beta.inbound(t)) == 2 })
 	got := map[string]string{}
 	for _, m := range beta.inbound(t) {
-		got[m.Files[0].Name] = string(beta.read(t, m.Files[0].Key))
+		got[m.Files[0].Name] = string(beta.readFile(t, m, 0))
 	}
 	if got["po.x12"] != "ISA*dropped~" || got["stuck.x12"] != "ISA*stuck~" {
 		t.Fatalf("received %v", got)

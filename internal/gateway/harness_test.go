@@ -225,9 +225,11 @@ func (n *node) inbound(t *testing.T) []*as2gate.Message {
 	return ms
 }
 
-func (n *node) read(t *testing.T, key string) []byte {
+// readFile reads a message's file as the API does: it may still be staged
+// for a moment after the message is recorded.
+func (n *node) readFile(t *testing.T, m *as2gate.Message, i int) []byte {
 	t.Helper()
-	rc, _, err := n.blobs.Open(context.Background(), key)
+	rc, _, err := n.gw.OpenStored(context.Background(), m, m.Files[i].Key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -53,12 +53,18 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (_ *as2gate.Message, 
 	if r.Files == nil {
 		return nil, as2gate.Invalid("files", "a message needs at least one file")
 	}
+	// An unknown station or partner is a bad request, not a missing
+	// resource: the request names them, the URL does not.
 	st, err := g.Station(ctx, r.Station)
-	if err != nil {
+	if as2gate.ErrorCode(err) == as2gate.ENotFound {
+		return nil, as2gate.Invalid("station", "no station %q", r.Station)
+	} else if err != nil {
 		return nil, err
 	}
 	p, err := g.Partner(ctx, r.Partner)
-	if err != nil {
+	if as2gate.ErrorCode(err) == as2gate.ENotFound {
+		return nil, as2gate.Invalid("partner", "no partner %q", r.Partner)
+	} else if err != nil {
 		return nil, err
 	}
 	if len(r.Subject) > 998 {

@@ -48,8 +48,8 @@ func TestSend(t *testing.T) {
 		{"two files", client.SendRequest{Station: "ST", Partner: "PA", Subject: "Orders", Files: []client.SendFile{file("a.x12", "ISA*00~"), file("b.txt", "hello")}}, "", ""},
 		{"no files", client.SendRequest{Station: "ST", Partner: "PA"}, as2gate.EInvalid, "files"},
 		{"no content", client.SendRequest{Station: "ST", Partner: "PA", Files: []client.SendFile{{Name: "x"}}}, as2gate.EInvalid, "files"},
-		{"unknown partner", client.SendRequest{Station: "ST", Partner: "NOPE", Files: []client.SendFile{file("a", "x")}}, as2gate.ENotFound, ""},
-		{"unknown station", client.SendRequest{Station: "NOPE", Partner: "PA", Files: []client.SendFile{file("a", "x")}}, as2gate.ENotFound, ""},
+		{"unknown partner", client.SendRequest{Station: "ST", Partner: "NOPE", Files: []client.SendFile{file("a", "x")}}, as2gate.EInvalid, "partner"},
+		{"unknown station", client.SendRequest{Station: "NOPE", Partner: "PA", Files: []client.SendFile{file("a", "x")}}, as2gate.EInvalid, "station"},
 		{"bad content type", client.SendRequest{Station: "ST", Partner: "PA", Files: []client.SendFile{{Name: "a", ContentType: "not a type", Content: strings.NewReader("x")}}}, as2gate.EInvalid, "content_type"},
 	}
 	for _, tt := range tests {
