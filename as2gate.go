@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -99,13 +100,37 @@ func ErrorMessage(err error) string {
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
 
 // NewID returns a new record identifier: 26 characters that sort by
-// creation time (48 bits of milliseconds, then 80 random bits).
+// creation time (48 bits of milliseconds, then 80 random bits). Within one
+// process they strictly increase: an ID made in the same millisecond as the
+// one before is that one plus one, so lists and cursors keep their order.
 func NewID() string {
+	idMu.Lock()
+	defer idMu.Unlock()
+	ms := uint64(time.Now().UnixMilli())
 	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
-	rand.Read(b[6:])
+	if ms <= lastIDMillis {
+		b = lastID
+		for i := 15; i >= 6; i-- { // add one to the 80-bit random part
+			b[i]++
+			if b[i] != 0 {
+				break
+			}
+		}
+	} else {
+		binary.BigEndian.PutUint64(b[:8], ms<<16)
+		rand.Read(b[6:])
+		b[6] &= 0x7f // leave room to count up within the millisecond
+		lastIDMillis = ms
+	}
+	lastID = b
 	return idEncoding.EncodeToString(b[:])
 }
+
+var (
+	idMu         sync.Mutex
+	lastID       [16]byte
+	lastIDMillis uint64
+)
 
 // IsID reports whether s looks like an identifier made by NewID.
 func IsID(s string) bool {

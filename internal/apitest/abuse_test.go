@@ -7,6 +7,7 @@ import (
 	"mime/multipart"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -227,8 +228,13 @@ func TestPathTraversal(t *testing.T) {
 	if len(received) != 3 {
 		t.Fatalf("received %d messages", len(received))
 	}
-	check(&received[2], stored...) // the oldest
-	_, f, err := s.as["viewer"].OpenMessageFile(ctx(t), received[2].ID, 0)
+	sent := waitSent(t, s.as["viewer"], m.ID)
+	i := slices.IndexFunc(received, func(r client.Message) bool { return r.MessageID == sent.MessageID })
+	if i < 0 {
+		t.Fatalf("the multipart message %s was not received", sent.MessageID)
+	}
+	check(&received[i], stored...)
+	_, f, err := s.as["viewer"].OpenMessageFile(ctx(t), received[i].ID, 0)
 	if err != nil || f.Name != "escaped-1.txt" {
 		t.Fatalf("download: %+v %v", f, err)
 	}
