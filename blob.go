@@ -32,6 +32,10 @@ type BlobStore interface {
 	// Rename moves an object to another key, durably (ENotFound when
 	// there is no object at from).
 	Rename(ctx context.Context, from, to string) error
+	// Move is Rename for moves that are redone after a crash when needed:
+	// it need not be durable, and after a crash the object may be found
+	// at from again (whole, never at both keys with one missing).
+	Move(ctx context.Context, from, to string) error
 }
 
 // BlobInfo describes a stored object.

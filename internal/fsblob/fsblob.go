@@ -22,7 +22,8 @@ const tmpDir = ".tmp"
 
 // Store is a BlobStore on the local file system.
 type Store struct {
-	root string
+	root  string
+	syncs dirSyncs
 }
 
 var _ as2gate.BlobStore = (*Store)(nil)
@@ -126,40 +127,34 @@ func (s *Store) Import(ctx context.Context, key, path string) (int64, error) {
 
 // place renames a synced file to dst, creating and syncing directories.
 func (s *Store) place(src, dst string) error {
-	if err := s.mkdirAll(filepath.Dir(dst)); err != nil {
+	if err := s.mkdirAll(filepath.Dir(dst), true); err != nil {
 		return err
 	}
 	if err := os.Rename(src, dst); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(dst))
+	return s.syncs.sync(filepath.Dir(dst))
 }
 
-// mkdirAll creates dir and its missing parents, syncing each parent after
-// a child appeared in it, so that the path survives a crash.
-func (s *Store) mkdirAll(dir string) error {
+// mkdirAll creates dir and its missing parents; durable, it syncs each
+// parent after a child appeared in it, so that the path survives a crash.
+func (s *Store) mkdirAll(dir string, durable bool) error {
 	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
 		return nil
 	}
 	parent := filepath.Dir(dir)
 	if parent != dir && len(parent) >= len(s.root) {
-		if err := s.mkdirAll(parent); err != nil {
+		if err := s.mkdirAll(parent, durable); err != nil {
 			return err
 		}
 	}
 	if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
 	}
-	return syncDir(parent)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
+	if !durable {
+		return nil
 	}
-	defer d.Close()
-	return d.Sync()
+	return s.syncs.sync(parent)
 }
 
 func (s *Store) Open(ctx context.Context, key string) (io.ReadCloser, int64, error) {
@@ -236,8 +231,30 @@ func (s *Store) Rename(ctx context.Context, from, to string) error {
 	if err := s.place(src, dst); err != nil {
 		return err
 	}
-	if err := syncDir(filepath.Dir(src)); err != nil {
+	if err := s.syncs.sync(filepath.Dir(src)); err != nil {
 		return err
+	}
+	s.prune(from)
+	return nil
+}
+
+// Move renames an object without making the move durable: after a crash
+// the object may be at from again, whole. Moves that a later step redoes
+// when needed (the gateway's staged files) save their fsyncs this way.
+func (s *Store) Move(ctx context.Context, from, to string) error {
+	src, err := s.path(from)
+	if err != nil {
+		return err
+	}
+	dst, err := s.path(to)
+	if err != nil {
+		return err
+	}
+	if err := s.mkdirAll(filepath.Dir(dst), false); err != nil {
+		return err
+	}
+	if err := os.Rename(src, dst); err != nil {
+		return notFound(from, err)
 	}
 	s.prune(from)
 	return nil

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/as2gate/as2gate"
@@ -161,5 +163,45 @@ func TestPrune(t *testing.T) {
 	s.Rename(ctx, "AS2/tmp/pickup/id1/st/pa/z", "AS2/files/st/pa/outbox/2-b/z")
 	if dirExists("AS2/tmp/pickup/id1") || !dirExists("AS2/tmp/pickup") {
 		t.Fatal("the emptied pickup folders must go, the pickup area stay")
+	}
+}
+
+func TestMove(t *testing.T) {
+	ctx := context.Background()
+	s, _ := New(t.TempDir())
+	s.Put(ctx, "AS2/tmp/staging/x-raw", strings.NewReader("raw"))
+	if err := s.Move(ctx, "AS2/tmp/staging/x-raw", "AS2/raw-message/st/pa/inbox/1-a/message.raw"); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := s.Stat(ctx, "AS2/raw-message/st/pa/inbox/1-a/message.raw"); err != nil || info.Size != 3 {
+		t.Fatalf("moved: %+v %v", info, err)
+	}
+	if err := s.Move(ctx, "AS2/tmp/staging/x-raw", "AS2/x"); as2gate.ErrorCode(err) != as2gate.ENotFound {
+		t.Fatalf("moving nothing: %v", err)
+	}
+}
+
+// TestConcurrentPutsShareSyncs: many writers into one folder at once all
+// end with their objects in place (the directory syncs they share cover
+// every one of them).
+func TestConcurrentPutsShareSyncs(t *testing.T) {
+	ctx := context.Background()
+	s, _ := New(t.TempDir())
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := s.Put(ctx, fmt.Sprintf("AS2/tmp/staging/%02d", i), strings.NewReader("x")); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if list, _ := s.List(ctx, "AS2/tmp/staging/"); len(list) != 50 {
+		t.Fatalf("%d objects", len(list))
+	}
+	if len(s.syncs.dirs) != 0 {
+		t.Fatalf("%d directories still tracked", len(s.syncs.dirs))
 	}
 }

@@ -129,8 +129,8 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 	}
 	m.CompletedAt = now
 
-	// The MDN is signed while the files are written and synced: both take
-	// a while, and neither needs the other.
+	// The MDN is signed, and the payload and the raw message are synced to
+	// disk, at the same time: each takes a while, and none needs another.
 	var mdn *as2.MDN
 	var mdnErr error
 	var signing sync.WaitGroup
@@ -143,15 +143,19 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 			}
 		}()
 	}
+	var rawErr error
+	signing.Add(1)
+	go func() {
+		defer signing.Done()
+		if _, rawErr = g.blobs.Import(ctx, stagedRaw(m.ID), raw); rawErr == nil {
+			staged.add(stagedRaw(m.ID))
+		}
+	}()
 	if perr == nil {
 		err = g.storeParts(ctx, m, msg, staged)
 	}
-	if err == nil {
-		if _, err = g.blobs.Import(ctx, stagedRaw(m.ID), raw); err == nil {
-			staged.add(stagedRaw(m.ID))
-		}
-	}
 	signing.Wait()
+	err = errors.Join(err, rawErr)
 	if mdnErr == nil && mdn != nil {
 		staged.add(stagedMDN(m.ID))
 	}

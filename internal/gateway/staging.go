@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/as2gate/as2gate"
@@ -54,10 +55,15 @@ func finalKey(m *as2gate.Message, staged string) string {
 // stagedBlobs tracks what a message staged, to promote or discard it.
 type stagedBlobs struct {
 	g    *Gateway
+	mu   sync.Mutex // blobs are staged in parallel
 	keys []string
 }
 
-func (s *stagedBlobs) add(key string) { s.keys = append(s.keys, key) }
+func (s *stagedBlobs) add(key string) {
+	s.mu.Lock()
+	s.keys = append(s.keys, key)
+	s.mu.Unlock()
+}
 
 // discard removes the staged blobs of a message that was not recorded.
 func (s *stagedBlobs) discard(ctx context.Context) {
@@ -67,10 +73,12 @@ func (s *stagedBlobs) discard(ctx context.Context) {
 }
 
 // promote moves the staged blobs of a recorded message to their places.
-// A failure is logged: the record exists, the sweep finishes the move.
+// The moves need not be durable (a crash may put a file back in staging)
+// and a failure is only logged: the record exists, and the sweep or the
+// send job finish the move.
 func (s *stagedBlobs) promote(ctx context.Context, m *as2gate.Message) {
 	for _, k := range s.keys {
-		if err := s.g.blobs.Rename(context.WithoutCancel(ctx), k, finalKey(m, k)); err != nil {
+		if err := s.g.blobs.Move(context.WithoutCancel(ctx), k, finalKey(m, k)); err != nil {
 			s.g.log.Error("moving a stored file into place (the sweep will retry)", "message", m.ID, "key", k, "error", err)
 		}
 	}
@@ -94,7 +102,7 @@ func (g *Gateway) sweep(ctx context.Context) {
 		switch {
 		case err == nil:
 			if dst := finalKey(m, info.Key); dst != "" {
-				if err := g.blobs.Rename(ctx, info.Key, dst); err == nil {
+				if err := g.blobs.Move(ctx, info.Key, dst); err == nil {
 					g.log.Info("an interrupted store was finished", "message", m.ID, "key", dst)
 				}
 			}
@@ -155,9 +163,9 @@ func (g *Gateway) ensureInPlace(ctx context.Context, m *as2gate.Message) error {
 		}
 		var moveErr error
 		if staged, _ := g.exists(ctx, stagedFile(m.ID, i)); staged {
-			moveErr = g.blobs.Rename(ctx, stagedFile(m.ID, i), f.Key)
+			moveErr = g.blobs.Move(ctx, stagedFile(m.ID, i), f.Key)
 		} else if infos, err := g.blobs.List(ctx, pickupPrefix+m.ID+"/"); err == nil && len(infos) == 1 {
-			moveErr = g.blobs.Rename(ctx, infos[0].Key, f.Key)
+			moveErr = g.blobs.Move(ctx, infos[0].Key, f.Key)
 		}
 		if ok, err := g.exists(ctx, f.Key); ok || err != nil {
 			if err != nil {
