@@ -3,15 +3,12 @@ package api
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,9 +17,9 @@ import (
 	"github.com/as2gate/as2gate/internal/as2"
 	"github.com/as2gate/as2gate/internal/fsblob"
 	"github.com/as2gate/as2gate/internal/gateway"
+	"github.com/as2gate/as2gate/internal/gatewaytest"
 	"github.com/as2gate/as2gate/internal/mime"
 	"github.com/as2gate/as2gate/internal/pki"
-	"github.com/as2gate/as2gate/internal/secretbox"
 	"github.com/as2gate/as2gate/internal/service"
 	"github.com/as2gate/as2gate/internal/sqlstore"
 	"github.com/as2gate/as2gate/internal/testpeer"
@@ -32,7 +29,7 @@ import (
 // temporary folder. No gateway workers run: messages sent stay queued.
 type env struct {
 	t      *testing.T
-	clock  *testClock
+	clock  *gatewaytest.Clock
 	srv    *httptest.Server
 	api    *API
 	routed map[string]bool // the patterns requests matched
@@ -51,28 +48,13 @@ type envOptions struct {
 
 func newEnv(t *testing.T, o envOptions) *env {
 	t.Helper()
-	dir := t.TempDir()
-	store, err := sqlstore.Open(context.Background(), "sqlite:"+filepath.Join(dir, "as2gate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	blobs, err := fsblob.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	box, err := secretbox.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	gw := gateway.New(store, blobs, box, gateway.Options{TempDir: blobs.TempDir(), Logger: quiet})
+	inst := gatewaytest.New(t, gateway.Options{Logger: quiet})
+	gw, store, blobs := inst.Gateway, inst.Store, inst.Blobs
 	if o.access == 0 {
 		o.access, o.refresh = service.DefaultAccessTTL, service.DefaultRefreshTTL
 	}
-	clock := &testClock{}
+	clock := &gatewaytest.Clock{}
 	svc := service.New(gw, service.TokenLifetimes(o.access, o.refresh), service.Logger(quiet), service.Clock(clock.Now))
 	a := New(svc, Options{Logger: quiet, LoginLimit: o.limit, Now: clock.Now})
 	mux := http.NewServeMux()
@@ -259,23 +241,3 @@ func (e *env) snapshot() string {
 }
 
 func jsonDecode(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
-
-// testClock is the clock of the service and the rate limiter: real time
-// moved forward by the test, so that expiries do not depend on how fast
-// the machine is.
-type testClock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
-}

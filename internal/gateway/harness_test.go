@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"crypto"
-	"crypto/rand"
 	"crypto/x509"
 	"io"
 	"log/slog"
@@ -13,7 +12,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -23,28 +21,10 @@ import (
 	"github.com/as2gate/as2gate/internal/cms"
 	"github.com/as2gate/as2gate/internal/fsblob"
 	"github.com/as2gate/as2gate/internal/gateway"
+	"github.com/as2gate/as2gate/internal/gatewaytest"
 	"github.com/as2gate/as2gate/internal/pki"
-	"github.com/as2gate/as2gate/internal/secretbox"
 	"github.com/as2gate/as2gate/internal/sqlstore"
 )
-
-// clock is a test clock that can be moved forward.
-type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.offset += d
-	c.mu.Unlock()
-}
 
 // node is one as2gate installation with one station, its AS2 listener on
 // loopback and its workers running.
@@ -55,7 +35,7 @@ type node struct {
 	srv     *httptest.Server
 	station *as2gate.Station
 	cert    *as2gate.Certificate
-	clock   *clock
+	clock   *gatewaytest.Clock
 	dir     string
 }
 
@@ -92,34 +72,21 @@ func newNode(t *testing.T, as2ID string) *node {
 func newNodeWith(t *testing.T, as2ID string, change func(*gateway.Options)) *node {
 	t.Helper()
 	ctx := context.Background()
-	dir := t.TempDir()
-	store, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(dir, "as2gate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs, err := fsblob.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	box, err := secretbox.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := &node{store: store, blobs: blobs, clock: &clock{}, dir: dir}
+	n := &node{clock: &gatewaytest.Clock{}}
 	var handler http.Handler
 	n.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	opt := gateway.Options{
-		PublicURL: n.srv.URL + "/as2", TempDir: blobs.TempDir(), Workers: 2, PollInterval: 20 * time.Millisecond,
+		PublicURL: n.srv.URL + "/as2", Workers: 2, PollInterval: 20 * time.Millisecond,
 		Lease: 10 * time.Second, SendScanInterval: 50 * time.Millisecond, Now: n.clock.Now,
 		Logger: slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	}
 	if change != nil {
 		change(&opt)
 	}
-	n.gw = gateway.New(store, blobs, box, opt)
+	inst := gatewaytest.New(t, opt)
+	n.gw, n.store, n.blobs, n.dir = inst.Gateway, inst.Store, inst.Blobs, inst.Dir
 	handler = as2http.New(n.gw)
+	var err error
 	n.cert, err = n.gw.ImportCertificate(ctx, as2ID+" key", identityP12(t, as2ID), "pw")
 	if err != nil {
 		t.Fatal(err)
@@ -138,7 +105,6 @@ func newNodeWith(t *testing.T, as2ID string, change func(*gateway.Options)) *nod
 		cancel()
 		<-done
 		n.srv.Close()
-		store.Close()
 	})
 	return n
 }

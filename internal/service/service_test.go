@@ -1,20 +1,13 @@
 package service
 
 import (
-	"context"
-	"crypto/rand"
 	"errors"
-	"io"
-	"log/slog"
-	"path/filepath"
 	"testing"
 
 	"github.com/as2gate/as2gate"
-	"github.com/as2gate/as2gate/internal/fsblob"
 	"github.com/as2gate/as2gate/internal/gateway"
+	"github.com/as2gate/as2gate/internal/gatewaytest"
 	"github.com/as2gate/as2gate/internal/pki"
-	"github.com/as2gate/as2gate/internal/secretbox"
-	"github.com/as2gate/as2gate/internal/sqlstore"
 	"github.com/as2gate/as2gate/internal/testpeer"
 )
 
@@ -22,23 +15,7 @@ import (
 // temporary folder (no workers run: messages stay queued).
 func newService(t *testing.T) *Service {
 	t.Helper()
-	dir := t.TempDir()
-	store, err := sqlstore.Open(context.Background(), "sqlite:"+filepath.Join(dir, "as2gate.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
-	blobs, err := fsblob.New(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := make([]byte, 32)
-	rand.Read(key)
-	box, err := secretbox.New(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw := gateway.New(store, blobs, box, gateway.Options{TempDir: blobs.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	gw := gatewaytest.New(t, gateway.Options{}).Gateway
 	return New(gw)
 }
 
