@@ -3,9 +3,7 @@ package main
 import (
 	"bytes"
 	"crypto"
-	"crypto/sha256"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -247,12 +245,7 @@ func inspectMessage(rep *inspectReport, h mime.Header, body io.Reader, recipient
 		rep.Compression = msg.Compression.String()
 	}
 	for i, p := range msg.Parts {
-		out := partOut{Filename: p.Filename, ContentType: p.ContentType, Size: p.Size}
-		sum, err := fileSHA256(p.Path)
-		if err != nil {
-			return err
-		}
-		out.SHA256 = sum
+		out := partOut{Filename: p.Filename, ContentType: p.ContentType, Size: p.Size, SHA256: p.SHA256}
 		if outDir != "" {
 			name := p.Filename
 			if name == "" {
@@ -311,19 +304,6 @@ func inspectMDN(rep *inspectReport, h mime.Header, body io.Reader, partners []*x
 		return fmt.Errorf("the partner reports %s", m.Disposition)
 	}
 	return nil
-}
-
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", err
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func printReport(w io.Writer, r *inspectReport) {

@@ -3,7 +3,9 @@ package as2
 import (
 	"bytes"
 	"crypto"
+	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -125,6 +127,9 @@ func TestBuildParseRoundTrip(t *testing.T) {
 				}
 				if !bytes.Equal(got, payloads[i]) {
 					t.Fatalf("part %d: got %q, want %q", i, got, payloads[i])
+				}
+				if sum := sha256.Sum256(payloads[i]); p.SHA256 != hex.EncodeToString(sum[:]) {
+					t.Fatalf("part %d: SHA-256 %s, want %x", i, p.SHA256, sum)
 				}
 				if want := fmt.Sprintf("order-%d.x12", i); p.Filename != want || p.ContentType != "application/edi-x12" {
 					t.Fatalf("part %d: %q %q", i, p.Filename, p.ContentType)

@@ -4,8 +4,10 @@ import (
 	"bufio"
 	"bytes"
 	"crypto"
+	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash"
@@ -76,6 +78,7 @@ type Part struct {
 	// element, or "" when none was sent.
 	Filename string
 	Size     int64
+	SHA256   string // of the content, hex: computed while it is written
 	Path     string // the temporary file holding the content
 }
 
@@ -516,13 +519,15 @@ func (p *parser) leaf(h mime.Header, mt string, raw []byte, body io.Reader) erro
 	}
 	part := &Part{Header: h, ContentType: mt, Filename: mime.Filename(h), Path: f.Name()}
 	p.m.Parts = append(p.m.Parts, part) // registered first, so that Close removes it on error
-	part.Size, err = io.Copy(f, decoded)
+	sum := sha256.New()
+	part.Size, err = io.Copy(io.MultiWriter(f, sum), decoded)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return err
 	}
+	part.SHA256 = hex.EncodeToString(sum.Sum(nil))
 	name := part.Filename
 	if name == "" {
 		name = "(no file name)"

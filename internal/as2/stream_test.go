@@ -5,6 +5,7 @@ import (
 	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -166,8 +167,12 @@ func TestStreamingGiB(t *testing.T) {
 	if len(msg.Parts) != 1 || msg.Parts[0].Size != size {
 		t.Fatalf("parts %+v", msg.Parts)
 	}
-	if got, want := fileDigest(t, msg.Parts[0].Path), sourceDigest(t, src); !bytes.Equal(got, want) {
+	want := sourceDigest(t, src)
+	if got := fileDigest(t, msg.Parts[0].Path); !bytes.Equal(got, want) {
 		t.Fatal("the received payload differs from what was sent")
+	}
+	if msg.Parts[0].SHA256 != hex.EncodeToString(want) {
+		t.Fatalf("the part's SHA-256 is %s, want %x", msg.Parts[0].SHA256, want)
 	}
 }
 

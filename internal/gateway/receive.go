@@ -271,17 +271,13 @@ func (g *Gateway) storeParts(ctx context.Context, m *as2gate.Message, msg *as2.M
 		}
 		name = uniqueName(name, used)
 		key := m.Folder + "/" + as2gate.KeyElement(name)
-		sum, err := fileSHA256(part.Path)
-		if err != nil {
-			return err
-		}
 		n, err := g.blobs.Import(ctx, stagedFile(m.ID, i), part.Path)
 		if err != nil {
 			return err
 		}
 		part.Path = ""
 		staged.add(stagedFile(m.ID, i))
-		m.Files = append(m.Files, as2gate.File{Name: name, ContentType: part.ContentType, Size: n, Key: key, SHA256: sum})
+		m.Files = append(m.Files, as2gate.File{Name: name, ContentType: part.ContentType, Size: n, Key: key, SHA256: part.SHA256})
 		m.Size += n
 	}
 	return nil
