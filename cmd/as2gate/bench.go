@@ -74,9 +74,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	url := fs.String("url", "", "the receiver's AS2 URL")
 	from := fs.String("from", "", "our AS2 identifier (AS2-From)")
 	to := fs.String("to", "", "the receiver's AS2 identifier (AS2-To)")
-	keyPath := fs.String("key", "", "our private key (PEM, DER or PKCS#12), to sign")
-	certPath := fs.String("cert", "", "our certificate, when not in the key file")
-	password := fs.String("password", "", "password of the key file (or AS2GATE_KEY_PASSWORD)")
+	keyFiles := addKeyPairFlags(fs, "sign")
 	partnerCert := fs.String("partner-cert", "", "the receiver's certificate: to encrypt and to check its MDNs")
 	count := fs.Int("count", 1000, "messages in the timed run")
 	concurrency := fs.Int("concurrency", 16, "requests in flight at once")
@@ -90,14 +88,11 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if len(rest) > 0 || *url == "" || *from == "" || *to == "" || *keyPath == "" || *partnerCert == "" {
+	if len(rest) > 0 || *url == "" || *from == "" || *to == "" || *keyFiles.key == "" || *partnerCert == "" {
 		fs.Usage()
 		return errUsage
 	}
-	if *password == "" {
-		*password = os.Getenv("AS2GATE_KEY_PASSWORD")
-	}
-	key, cert, err := loadKeyPair(*keyPath, *certPath, *password)
+	key, cert, err := keyFiles.load()
 	if err != nil {
 		return err
 	}

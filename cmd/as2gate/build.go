@@ -26,9 +26,7 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("build", "PAYLOAD...", buildAbout, stderr)
 	from := fs.String("from", "", "our AS2 identifier (AS2-From)")
 	to := fs.String("to", "", "the partner's AS2 identifier (AS2-To)")
-	keyPath := fs.String("key", "", "our private key (PEM, DER or PKCS#12), to sign")
-	certPath := fs.String("cert", "", "our certificate, when not in the key file")
-	password := fs.String("password", "", "password of the key file (or AS2GATE_KEY_PASSWORD)")
+	keyFiles := addKeyPairFlags(fs, "sign")
 	signAlg := fs.String("sign", "", "sign with this digest (sha256, sha256-pss, ...)")
 	partnerCert := fs.String("partner-cert", "", "the partner's certificate, to encrypt")
 	encryptAlg := fs.String("encrypt", "", "encrypt with this cipher (aes256-cbc, aes128-gcm, 3des, ...)")
@@ -51,9 +49,6 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	if *password == "" {
-		*password = os.Getenv("AS2GATE_KEY_PASSWORD")
-	}
 	opts := as2.BuildOptions{From: *from, To: *to, Subject: *subject, MessageID: *messageID, Base64: *base64Body, TempDir: os.TempDir()}
 	for _, f := range files {
 		src, err := as2.FileSource(f)
@@ -74,7 +69,7 @@ func runBuild(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *signAlg != "" {
-		key, cert, err := loadKeyPair(*keyPath, *certPath, *password)
+		key, cert, err := keyFiles.load()
 		if err != nil {
 			return err
 		}

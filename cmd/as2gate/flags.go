@@ -50,6 +50,24 @@ func (s *stringList) Set(v string) error {
 	return nil
 }
 
+// keyPairFlags are --key, --cert and --password of the commands that use
+// our key pair from files.
+type keyPairFlags struct{ key, cert, password *string }
+
+// addKeyPairFlags defines them; use says what the key is for.
+func addKeyPairFlags(fs *flag.FlagSet, use string) keyPairFlags {
+	return keyPairFlags{
+		key:      fs.String("key", "", "our private key (PEM, DER or PKCS#12), to "+use),
+		cert:     fs.String("cert", "", "our certificate, when not in the key file"),
+		password: fs.String("password", "", "password of the key file (or AS2GATE_KEY_PASSWORD)"),
+	}
+}
+
+// load reads the key pair; nothing (and no error) without --key.
+func (f keyPairFlags) load() (crypto.Signer, *x509.Certificate, error) {
+	return loadKeyPair(*f.key, *f.cert, keyPassword(*f.password))
+}
+
 // loadKeyPair reads our key and certificate: both may be in one file (PEM
 // or PKCS#12) given as keyPath, or in two files.
 func loadKeyPair(keyPath, certPath, password string) (crypto.Signer, *x509.Certificate, error) {

@@ -81,9 +81,7 @@ type partOut struct {
 
 func runInspect(args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("inspect", "FILE [BODY-FILE]", inspectAbout, stderr)
-	keyPath := fs.String("key", "", "our private key (PEM, DER or PKCS#12), to decrypt")
-	certPath := fs.String("cert", "", "our certificate, when not in the key file")
-	password := fs.String("password", "", "password of the key file (or AS2GATE_KEY_PASSWORD)")
+	keyFiles := addKeyPairFlags(fs, "decrypt")
 	var partnerCerts stringList
 	fs.Var(&partnerCerts, "partner-cert", "the partner's certificate, to verify signatures (repeatable)")
 	expectMIC := fs.String("expect-mic", "", `the MIC the MDN should state, as "base64, sha-256"`)
@@ -98,10 +96,7 @@ func runInspect(args []string, stdout, stderr io.Writer) error {
 		fs.Usage()
 		return errUsage
 	}
-	if *password == "" {
-		*password = os.Getenv("AS2GATE_KEY_PASSWORD")
-	}
-	key, cert, err := loadKeyPair(*keyPath, *certPath, *password)
+	key, cert, err := keyFiles.load()
 	if err != nil {
 		return err
 	}

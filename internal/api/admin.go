@@ -62,13 +62,7 @@ func (a *API) revokeAPIKey(w http.ResponseWriter, r *http.Request) error {
 func (a *API) listAudit(w http.ResponseWriter, r *http.Request) error {
 	f := client.AuditFilter{Actor: r.URL.Query().Get("actor"), Action: r.URL.Query().Get("action"), Cursor: r.URL.Query().Get("cursor")}
 	var err error
-	if f.Since, err = queryTime(r, "since"); err != nil {
-		return err
-	}
-	if f.Until, err = queryTime(r, "until"); err != nil {
-		return err
-	}
-	if f.Limit, err = queryInt(r, "limit"); err != nil {
+	if f.Since, f.Until, f.Limit, err = listWindow(r); err != nil {
 		return err
 	}
 	return answer(w, http.StatusOK)(a.svc.ListAudit(r.Context(), f))

@@ -127,6 +127,18 @@ func queryTime(r *http.Request, name string) (time.Time, error) {
 	return t, nil
 }
 
+// listWindow reads the since, until and limit parameters of the lists.
+func listWindow(r *http.Request) (since, until time.Time, limit int, err error) {
+	if since, err = queryTime(r, "since"); err != nil {
+		return
+	}
+	if until, err = queryTime(r, "until"); err != nil {
+		return
+	}
+	limit, err = queryInt(r, "limit")
+	return
+}
+
 func queryBool(r *http.Request, name string) (*bool, error) {
 	v := r.URL.Query().Get(name)
 	if v == "" {

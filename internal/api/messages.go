@@ -38,13 +38,7 @@ func (a *API) listBox(w http.ResponseWriter, r *http.Request) error {
 	f := client.MessageFilter{Direction: boxDirection(r), Station: query.Get("station"), Partner: query.Get("partner"),
 		Subject: query.Get("subject"), MessageID: query.Get("message_id"), Cursor: query.Get("cursor")}
 	var err error
-	if f.Since, err = queryTime(r, "since"); err != nil {
-		return err
-	}
-	if f.Until, err = queryTime(r, "until"); err != nil {
-		return err
-	}
-	if f.Limit, err = queryInt(r, "limit"); err != nil {
+	if f.Since, f.Until, f.Limit, err = listWindow(r); err != nil {
 		return err
 	}
 	if f.Read, err = queryBool(r, "read"); err != nil {

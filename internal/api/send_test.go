@@ -11,13 +11,12 @@ import (
 	"net/http"
 	"net/textproto"
 	"runtime"
-	"runtime/metrics"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/as2gate/as2gate/client"
+	"github.com/as2gate/as2gate/internal/heapwatch"
 )
 
 // filePart is one part of a multipart send.
@@ -261,7 +260,7 @@ func TestSendLargeStream(t *testing.T) {
 	req.Header.Set("Authorization", "Bearer "+e.tokens["operator"])
 	req.Header.Set("Content-Type", mw.FormDataContentType())
 	runtime.GC() // the garbage of the logins' password hashes (48 MiB each) is not the upload's
-	watch := watchHeap()
+	watch := heapwatch.Start()
 	res, err := e.srv.Client().Do(req)
 	peak := watch.Stop()
 	if err != nil {
@@ -290,36 +289,4 @@ func (pattern) Read(p []byte) (int, error) {
 		p[i] = byte(i*7 + i>>8)
 	}
 	return len(p), nil
-}
-
-// heapWatcher samples the live heap until stopped and keeps the peak.
-type heapWatcher struct {
-	stop chan struct{}
-	done sync.WaitGroup
-	peak uint64
-}
-
-func watchHeap() *heapWatcher {
-	w := &heapWatcher{stop: make(chan struct{})}
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	w.done.Go(func() {
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			metrics.Read(sample)
-			w.peak = max(w.peak, sample[0].Value.Uint64())
-			select {
-			case <-w.stop:
-				return
-			case <-tick.C:
-			}
-		}
-	})
-	return w
-}
-
-func (w *heapWatcher) Stop() uint64 {
-	close(w.stop)
-	w.done.Wait()
-	return w.peak
 }

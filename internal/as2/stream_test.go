@@ -12,12 +12,10 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/as2gate/as2gate/internal/cms"
+	"github.com/as2gate/as2gate/internal/heapwatch"
 )
 
 // ediSource generates size bytes of EDI-like text without storing them:
@@ -70,42 +68,6 @@ func (r *ediReader) Read(p []byte) (int, error) {
 	return n, nil
 }
 
-// heapWatcher samples the live heap until stopped and keeps the peak.
-type heapWatcher struct {
-	stop chan struct{}
-	done sync.WaitGroup
-	peak uint64
-}
-
-func watchHeap() *heapWatcher {
-	w := &heapWatcher{stop: make(chan struct{})}
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
-	w.done.Add(1)
-	go func() {
-		defer w.done.Done()
-		t := time.NewTicker(5 * time.Millisecond)
-		defer t.Stop()
-		for {
-			metrics.Read(sample)
-			if v := sample[0].Value.Uint64(); v > w.peak {
-				w.peak = v
-			}
-			select {
-			case <-w.stop:
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	return w
-}
-
-func (w *heapWatcher) Stop() uint64 {
-	close(w.stop)
-	w.done.Wait()
-	return w.peak
-}
-
 // TestStreamingGiB builds a 1 GiB compressed, signed and encrypted message
 // and parses it back, the body flowing through a pipe: the Go heap must
 // stay under 64 MiB all along, and the payload must come out intact.
@@ -120,7 +82,7 @@ func TestStreamingGiB(t *testing.T) {
 	dir := t.TempDir()
 
 	runtime.GC()
-	w := watchHeap()
+	w := heapwatch.Start()
 	req, err := Build(BuildOptions{
 		From: "sender", To: "receiver", Subject: "big",
 		Attachments: []Attachment{{Content: src, ContentType: "application/edifact", Filename: "big.edi"}},

@@ -63,6 +63,16 @@ func (s *Store) path(key string) (string, error) {
 	return filepath.Join(s.root, filepath.FromSlash(key)), nil
 }
 
+// paths checks two keys and returns their file paths.
+func (s *Store) paths(from, to string) (string, string, error) {
+	src, err := s.path(from)
+	if err != nil {
+		return "", "", err
+	}
+	dst, err := s.path(to)
+	return src, dst, err
+}
+
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) (int64, error) {
 	dst, err := s.path(key)
 	if err != nil {
@@ -217,11 +227,7 @@ func (s *Store) prune(key string) {
 }
 
 func (s *Store) Rename(ctx context.Context, from, to string) error {
-	src, err := s.path(from)
-	if err != nil {
-		return err
-	}
-	dst, err := s.path(to)
+	src, dst, err := s.paths(from, to)
 	if err != nil {
 		return err
 	}
@@ -242,11 +248,7 @@ func (s *Store) Rename(ctx context.Context, from, to string) error {
 // the object may be at from again, whole. Moves that a later step redoes
 // when needed (the gateway's staged files) save their fsyncs this way.
 func (s *Store) Move(ctx context.Context, from, to string) error {
-	src, err := s.path(from)
-	if err != nil {
-		return err
-	}
-	dst, err := s.path(to)
+	src, dst, err := s.paths(from, to)
 	if err != nil {
 		return err
 	}
