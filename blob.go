@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/as2gate/as2gate/internal/as2"
 )
 
 // BlobStore keeps payload bytes (files, raw messages, headers, MDNs) under
@@ -67,6 +69,21 @@ func KeyElement(s string) string {
 		b.WriteByte(c)
 	}
 	return b.String()
+}
+
+// maxKeyElement is the longest file name of the usual file systems.
+const maxKeyElement = 255
+
+// checkAS2ID validates the AS2 identifier of a station or a partner, which
+// also names folders: its key element must be a file name.
+func checkAS2ID(id string) error {
+	if err := as2.CheckID(id); err != nil {
+		return Invalid("as2_id", "%v", strings.TrimPrefix(err.Error(), "as2: "))
+	}
+	if len(KeyElement(id)) > maxKeyElement {
+		return Invalid("as2_id", "%q has too many characters that folder names must escape", id)
+	}
+	return nil
 }
 
 // ParseKeyElement reverses KeyElement.

@@ -37,3 +37,26 @@ func TestKeysFor(t *testing.T) {
 		}
 	}
 }
+
+func TestAS2IDMustMakeAFolderName(t *testing.T) {
+	tests := []struct {
+		id string
+		ok bool
+	}{
+		{"ACME", true},
+		{strings.Repeat("A", 128), true},
+		{strings.Repeat(";", 85), true},  // 255 bytes as a folder name
+		{strings.Repeat(";", 86), false}, // 258
+		{"", false},
+	}
+	for _, tt := range tests {
+		st := &Station{AS2ID: tt.id, CertID: "c"}
+		p := &Partner{AS2ID: tt.id, URL: "https://example.com/as2"}
+		p.Defaults()
+		for _, err := range []error{st.Validate(), p.Validate()} {
+			if (err == nil) != tt.ok {
+				t.Errorf("AS2 ID %q: error %v, want ok=%v", tt.id, err, tt.ok)
+			}
+		}
+	}
+}

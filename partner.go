@@ -107,8 +107,8 @@ func (p *Partner) Defaults() {
 
 // Validate checks the fields a user sets.
 func (p *Partner) Validate() error {
-	if err := as2.CheckID(p.AS2ID); err != nil {
-		return Invalid("as2_id", "%v", strings.TrimPrefix(err.Error(), "as2: "))
+	if err := checkAS2ID(p.AS2ID); err != nil {
+		return err
 	}
 	if len(p.Name) > 200 || len(p.Description) > 2000 {
 		return Invalid("name", "too long")

@@ -3,8 +3,6 @@ package as2gate
 import (
 	"strings"
 	"time"
-
-	"github.com/as2gate/as2gate/internal/as2"
 )
 
 // Station is one of our own AS2 identities.
@@ -26,8 +24,8 @@ type Station struct {
 
 // Validate checks the fields a user sets.
 func (s *Station) Validate() error {
-	if err := as2.CheckID(s.AS2ID); err != nil {
-		return Invalid("as2_id", "%v", strings.TrimPrefix(err.Error(), "as2: "))
+	if err := checkAS2ID(s.AS2ID); err != nil {
+		return err
 	}
 	if strings.TrimSpace(s.Name) == "" {
 		s.Name = s.AS2ID

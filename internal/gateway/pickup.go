@@ -160,6 +160,7 @@ func (g *Gateway) recordPickup(ctx context.Context, id, stationEl, partnerEl, na
 	if safe == "" {
 		safe = "attachment"
 	}
+	safe = storedName(safe, map[string]bool{})
 	ct := p.ContentType
 	if ct == "" {
 		ct = as2.DetectContentType(safe, head[:n])

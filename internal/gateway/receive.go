@@ -269,7 +269,7 @@ func (g *Gateway) storeParts(ctx context.Context, m *as2gate.Message, msg *as2.M
 		if name == "" {
 			name = fmt.Sprintf("attachment-%d%s", i+1, as2.ExtensionFor(part.ContentType))
 		}
-		name = uniqueName(name, used)
+		name = storedName(name, used)
 		key := m.Folder + "/" + as2gate.KeyElement(name)
 		n, err := g.blobs.Import(ctx, stagedFile(m.ID, i), part.Path)
 		if err != nil {
@@ -281,20 +281,6 @@ func (g *Gateway) storeParts(ctx context.Context, m *as2gate.Message, msg *as2.M
 		m.Size += n
 	}
 	return nil
-}
-
-// uniqueName adds -2, -3 ... before the extension of a name already used.
-func uniqueName(name string, used map[string]bool) string {
-	base, ext := name, ""
-	if i := strings.LastIndexByte(name, '.'); i > 0 {
-		base, ext = name[:i], name[i:]
-	}
-	candidate := name
-	for n := 2; used[strings.ToLower(candidate)]; n++ {
-		candidate = fmt.Sprintf("%s-%d%s", base, n, ext)
-	}
-	used[strings.ToLower(candidate)] = true
-	return candidate
 }
 
 func describeSecurity(msg *as2.Message) string {

@@ -94,7 +94,7 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (_ *as2gate.Message, 
 		if name == "" {
 			name = fmt.Sprintf("attachment-%d", i)
 		}
-		name = uniqueName(name, used)
+		name = storedName(name, used)
 		br := bufio.NewReaderSize(u.Content, 64<<10)
 		head, _ := br.Peek(512)
 		ct := u.ContentType
