@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/as2gate/as2gate"
 )
@@ -22,8 +24,9 @@ const tmpDir = ".tmp"
 
 // Store is a BlobStore on the local file system.
 type Store struct {
-	root  string
-	syncs dirSyncs
+	root     string
+	syncs    dirSyncs
+	creating folderSet // folders made and not yet synced into their parents
 }
 
 var _ as2gate.BlobStore = (*Store)(nil)
@@ -116,9 +119,14 @@ func (s *Store) Import(ctx context.Context, key, path string) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
+	// The object is stored now, whenever the file was written: ModTime
+	// tells how long it has been there (the gateway's sweep relies on it).
+	now := time.Now()
+	if err := os.Chtimes(path, now, now); err != nil {
+		return 0, err
+	}
 	if err := s.place(path, dst); err != nil {
-		var linkErr *os.LinkError
-		if errors.As(err, &linkErr) { // another file system: copy
+		if errors.Is(err, syscall.EXDEV) { // another file system: copy
 			src, oerr := os.Open(path)
 			if oerr != nil {
 				return 0, oerr
@@ -137,7 +145,7 @@ func (s *Store) Import(ctx context.Context, key, path string) (int64, error) {
 
 // place renames a synced file to dst, creating and syncing directories.
 func (s *Store) place(src, dst string) error {
-	if err := s.mkdirAll(filepath.Dir(dst), true); err != nil {
+	if err := s.mkdirAll(filepath.Dir(dst)); err != nil {
 		return err
 	}
 	if err := os.Rename(src, dst); err != nil {
@@ -146,23 +154,24 @@ func (s *Store) place(src, dst string) error {
 	return s.syncs.sync(filepath.Dir(dst))
 }
 
-// mkdirAll creates dir and its missing parents; durable, it syncs each
-// parent after a child appeared in it, so that the path survives a crash.
-func (s *Store) mkdirAll(dir string, durable bool) error {
-	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+// mkdirAll creates dir and its missing parents, each durably: its parent
+// is synced after it appeared, so that the path survives a crash. A folder
+// that exists is durable unless another writer has just made it and not
+// yet synced its parent: then this one waits for that sync too.
+func (s *Store) mkdirAll(dir string) error {
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() && !s.creating.has(dir) {
 		return nil
 	}
 	parent := filepath.Dir(dir)
 	if parent != dir && len(parent) >= len(s.root) {
-		if err := s.mkdirAll(parent, durable); err != nil {
+		if err := s.mkdirAll(parent); err != nil {
 			return err
 		}
 	}
+	s.creating.add(dir)
+	defer s.creating.remove(dir)
 	if err := os.Mkdir(dir, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
 		return err
-	}
-	if !durable {
-		return nil
 	}
 	return s.syncs.sync(parent)
 }
@@ -244,15 +253,17 @@ func (s *Store) Rename(ctx context.Context, from, to string) error {
 	return nil
 }
 
-// Move renames an object without making the move durable: after a crash
+// Move renames an object without making the rename durable: after a crash
 // the object may be at from again, whole. Moves that a later step redoes
-// when needed (the gateway's staged files) save their fsyncs this way.
+// when needed (the gateway's staged files) save an fsync this way. The
+// folders it creates are durable all the same: durable writes into them
+// later count on it.
 func (s *Store) Move(ctx context.Context, from, to string) error {
 	src, dst, err := s.paths(from, to)
 	if err != nil {
 		return err
 	}
-	if err := s.mkdirAll(filepath.Dir(dst), false); err != nil {
+	if err := s.mkdirAll(filepath.Dir(dst)); err != nil {
 		return err
 	}
 	if err := os.Rename(src, dst); err != nil {

@@ -10,7 +10,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/as2gate/as2gate"
 )
@@ -109,11 +112,35 @@ func TestImport(t *testing.T) {
 	if _, err := os.Stat(src); !os.IsNotExist(err) {
 		t.Fatal("the imported file is still in place")
 	}
-	// From another directory (possibly another file system) it works too.
-	other := filepath.Join(t.TempDir(), "elsewhere")
+	// It is stored now, whatever the file's age.
+	old := filepath.Join(s.TempDir(), "old")
+	os.WriteFile(old, []byte("old"), 0o600)
+	os.Chtimes(old, time.Now().Add(-48*time.Hour), time.Now().Add(-48*time.Hour))
+	s.Import(context.Background(), "AS2/old", old)
+	if info, err := s.Stat(context.Background(), "AS2/old"); err != nil || time.Since(info.ModTime) > time.Minute {
+		t.Fatalf("imported: %+v %v", info, err)
+	}
+}
+
+// TestImportFromAnotherFileSystem copies what it cannot rename.
+func TestImportFromAnotherFileSystem(t *testing.T) {
+	s, _ := New(t.TempDir())
+	shm, err := os.MkdirTemp("/dev/shm", "fsblob-")
+	if err != nil {
+		t.Skipf("NO /dev/shm, cannot test importing across file systems: %v", err)
+	}
+	defer os.RemoveAll(shm)
+	var a, b syscall.Stat_t
+	if syscall.Stat(shm, &a) != nil || syscall.Stat(s.Root(), &b) != nil || a.Dev == b.Dev {
+		t.Skip("/dev/shm IS ON THE SAME FILE SYSTEM AS THE TEST FOLDER: cannot test importing across file systems")
+	}
+	other := filepath.Join(shm, "elsewhere")
 	os.WriteFile(other, []byte("more"), 0o600)
 	if n, err := s.Import(context.Background(), "AS2/k", other); err != nil || n != 4 {
-		t.Fatalf("Import from elsewhere: %d %v", n, err)
+		t.Fatalf("Import from another file system: %d %v", n, err)
+	}
+	if _, err := os.Stat(other); !os.IsNotExist(err) {
+		t.Fatal("the imported file is still in place")
 	}
 }
 
@@ -181,27 +208,121 @@ func TestMove(t *testing.T) {
 	}
 }
 
-// TestConcurrentPutsShareSyncs: many writers into one folder at once all
-// end with their objects in place (the directory syncs they share cover
-// every one of them).
-func TestConcurrentPutsShareSyncs(t *testing.T) {
-	ctx := context.Background()
-	s, _ := New(t.TempDir())
+// recordSyncs replaces fsyncDir for a test: it notes each sync (folder,
+// start and end on a clock that callers share) and fails those failOn says.
+type syncLog struct {
+	mu    sync.Mutex
+	clock atomic.Int64
+	syncs []syncEntry
+}
+
+type syncEntry struct {
+	dir        string
+	start, end int64
+	err        error
+}
+
+func recordSyncs(t *testing.T, failOn func(n int) bool) *syncLog {
+	l := &syncLog{}
+	real := fsyncDir
+	t.Cleanup(func() { fsyncDir = real })
+	fsyncDir = func(dir string) error {
+		start := l.clock.Add(1)
+		err := real(dir)
+		time.Sleep(time.Millisecond) // a slow disk, so that writers pile up
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		if err == nil && failOn != nil && failOn(len(l.syncs)) {
+			err = fmt.Errorf("sync %d failed", len(l.syncs))
+		}
+		l.syncs = append(l.syncs, syncEntry{dir, start, l.clock.Add(1), err})
+		return err
+	}
+	return l
+}
+
+func (l *syncLog) synced(dir string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.syncs {
+		if e.dir == dir {
+			return true
+		}
+	}
+	return false
+}
+
+// TestConcurrentSyncsShareAndReport: many writers asking for one folder's
+// sync at once share fsyncs, and each gets the result of the first sync
+// that started after it asked, which ended before it returned.
+func TestConcurrentSyncsShareAndReport(t *testing.T) {
+	log := recordSyncs(t, func(n int) bool { return n%3 == 1 })
+	var ds dirSyncs
+	dir := t.TempDir()
+	const writers = 50
+	type result struct {
+		asked, returned int64
+		err             error
+	}
+	results := make([]result, writers)
 	var wg sync.WaitGroup
-	for i := range 50 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if _, err := s.Put(ctx, fmt.Sprintf("AS2/tmp/staging/%02d", i), strings.NewReader("x")); err != nil {
-				t.Error(err)
-			}
-		}()
+	for i := range writers {
+		wg.Go(func() {
+			asked := log.clock.Add(1)
+			err := ds.sync(dir)
+			results[i] = result{asked, log.clock.Add(1), err}
+		})
 	}
 	wg.Wait()
-	if list, _ := s.List(ctx, "AS2/tmp/staging/"); len(list) != 50 {
-		t.Fatalf("%d objects", len(list))
+	if len(log.syncs) >= writers {
+		t.Errorf("%d fsyncs for %d writers: none shared", len(log.syncs), writers)
 	}
-	if len(s.syncs.dirs) != 0 {
-		t.Fatalf("%d directories still tracked", len(s.syncs.dirs))
+	for i, r := range results {
+		var covering *syncEntry
+		for j := range log.syncs {
+			if e := &log.syncs[j]; e.start > r.asked && (covering == nil || e.start < covering.start) {
+				covering = e
+			}
+		}
+		switch {
+		case covering == nil || covering.end > r.returned:
+			t.Errorf("writer %d: no sync started after it asked and ended before it returned", i)
+		case fmt.Sprint(covering.err) != fmt.Sprint(r.err):
+			t.Errorf("writer %d: got %v, its sync gave %v", i, r.err, covering.err)
+		}
+	}
+	if len(ds.dirs) != 0 {
+		t.Fatalf("%d directories still tracked", len(ds.dirs))
+	}
+}
+
+// TestFoldersAreDurable: every folder a write or a move creates has its
+// parent synced, and a folder that exists while its creator has not yet
+// synced its parent is not taken as durable.
+func TestFoldersAreDurable(t *testing.T) {
+	ctx := context.Background()
+	s, _ := New(t.TempDir())
+	log := recordSyncs(t, nil)
+	s.Put(ctx, "AS2/tmp/staging/x-raw", strings.NewReader("raw"))
+	if err := s.Move(ctx, "AS2/tmp/staging/x-raw", "AS2/raw-message/st/pa/inbox/1-a/message.raw"); err != nil {
+		t.Fatal(err)
+	}
+	for _, made := range []string{"AS2/tmp/staging", "AS2/raw-message", "AS2/raw-message/st/pa/inbox/1-a"} {
+		parent := filepath.Dir(filepath.Join(s.Root(), made))
+		if !log.synced(parent) {
+			t.Errorf("%s was created and %s not synced", made, parent)
+		}
+	}
+
+	log = recordSyncs(t, nil) // from here on
+	fresh := filepath.Join(s.Root(), "AS2", "fresh")
+	s.creating.add(fresh) // as a writer does between its mkdir and its sync
+	os.Mkdir(fresh, 0o750)
+	if err := s.mkdirAll(fresh); err != nil {
+		t.Fatal(err)
+	}
+	s.creating.remove(fresh)
+	if !log.synced(filepath.Dir(fresh)) {
+		t.Error("a folder another writer was creating was taken as durable")
 	}
 }
