@@ -174,8 +174,9 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 			m.MDNMode, m.MDNStatus = as2gate.MDNSync, "sent"
 		}
 	}
-	if err := g.store.CreateMessage(ctx, m, jobs...); err != nil {
-		staged.discard(ctx)
+	// Recording must not stop halfway because the partner hung up.
+	if err := g.store.CreateMessage(context.WithoutCancel(ctx), m, jobs...); err != nil {
+		staged.recordFailed(ctx, err)
 		if as2gate.ErrorCode(err) == as2gate.EConflict {
 			// A duplicate: the first copy stays, and its MDN is repeated.
 			if prev, ferr := g.store.FindMessage(ctx, p.ID, as2gate.Inbound, msgID); ferr == nil && prev.Status == as2gate.StatusReceived {

@@ -120,7 +120,9 @@ func (g *Gateway) Send(ctx context.Context, r SendRequest) (_ *as2gate.Message, 
 	if i == 0 {
 		return nil, as2gate.Invalid("files", "a message needs at least one file")
 	}
-	if err := g.store.CreateMessage(ctx, m, as2gate.Job{ID: as2gate.NewID(), Kind: as2gate.JobSend, MessageID: m.ID, RunAt: m.CreatedAt}); err != nil {
+	job := as2gate.Job{ID: as2gate.NewID(), Kind: as2gate.JobSend, MessageID: m.ID, RunAt: m.CreatedAt}
+	if err := g.store.CreateMessage(context.WithoutCancel(ctx), m, job); err != nil {
+		staged.recordFailed(ctx, err)
 		return nil, err
 	}
 	staged.promote(ctx, m)

@@ -23,7 +23,7 @@ import (
 // stagingGrace.
 const (
 	stagingPrefix = "AS2/tmp/staging/"
-	stagingGrace  = time.Hour
+	stagingGrace  = 24 * time.Hour
 	sweepInterval = 10 * time.Minute
 )
 
@@ -69,6 +69,22 @@ func (s *stagedBlobs) add(key string) {
 func (s *stagedBlobs) discard(ctx context.Context) {
 	for _, k := range s.keys {
 		s.g.blobs.Delete(context.WithoutCancel(ctx), k)
+	}
+	s.keys = nil
+}
+
+// recordFailed handles the failure to record a message: when the store
+// refused the record (a conflict, an invalid value), nothing was recorded
+// and the staged blobs go. Any other failure may have come after the
+// commit (a connection lost while it answered): the blobs stay, and the
+// sweep moves them into place if the record exists or removes them once
+// stagingGrace has passed without one.
+func (s *stagedBlobs) recordFailed(ctx context.Context, err error) {
+	switch as2gate.ErrorCode(err) {
+	case as2gate.EConflict, as2gate.EInvalid:
+		s.discard(ctx)
+	default:
+		s.keys = nil
 	}
 }
 

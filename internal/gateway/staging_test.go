@@ -2,6 +2,8 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -11,6 +13,8 @@ import (
 
 	"github.com/as2gate/as2gate"
 	"github.com/as2gate/as2gate/internal/fsblob"
+	"github.com/as2gate/as2gate/internal/pki"
+	"github.com/as2gate/as2gate/internal/secretbox"
 	"github.com/as2gate/as2gate/internal/sqlstore"
 )
 
@@ -59,5 +63,67 @@ func TestSweep(t *testing.T) {
 	}
 	if left, _ := blobs.List(ctx, stagingPrefix); len(left) != 0 {
 		t.Fatalf("staged blobs left: %v", left)
+	}
+}
+
+// lostAnswerStore records messages and then reports a failure, as when
+// the connection to the database is lost after the commit.
+type lostAnswerStore struct{ as2gate.Store }
+
+func (s lostAnswerStore) CreateMessage(ctx context.Context, m *as2gate.Message, jobs ...as2gate.Job) error {
+	if err := s.Store.CreateMessage(ctx, m, jobs...); err != nil {
+		return err
+	}
+	return errors.New("connection lost")
+}
+
+// TestRecordedDespiteAnError: when recording fails in a way that may
+// have committed, the staged files stay, and the sweep puts them in place.
+func TestRecordedDespiteAnError(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	store, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(dir, "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	blobs, _ := fsblob.New(dir)
+	key := make([]byte, 32)
+	rand.Read(key)
+	box, _ := secretbox.New(key)
+	g := New(lostAnswerStore{store}, blobs, box, Options{TempDir: blobs.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	k, c, err := pki.GenerateSelfSigned(pki.SelfSignedOptions{CommonName: "ST", KeyBits: 2048, ValidYears: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p12, _ := pki.EncodePKCS12(k, c, nil, "pw")
+	cert, err := g.ImportCertificate(ctx, "ST key", p12, "pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := g.CreateStation(ctx, &as2gate.Station{AS2ID: "ST", CertID: cert.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := g.CreatePartner(ctx, &as2gate.Partner{AS2ID: "PA", URL: "http://127.0.0.1:9/as2"}); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = g.Send(ctx, SendRequest{Station: "ST", Partner: "PA", Files: Uploads(Upload{Name: "order.x12", Content: strings.NewReader("ISA*00~")})})
+	if err == nil {
+		t.Fatal("Send reported no error")
+	}
+	list, err := store.ListMessages(ctx, as2gate.MessageFilter{Direction: as2gate.Outbound})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("recorded: %d messages, %v", len(list), err)
+	}
+	m := list[0]
+	g.sweep(ctx)
+	rc, _, err := blobs.Open(ctx, m.Files[0].Key)
+	if err != nil {
+		t.Fatalf("the recorded message's file is gone: %v", err)
+	}
+	defer rc.Close()
+	if b, _ := io.ReadAll(rc); string(b) != "ISA*00~" {
+		t.Fatalf("file %q", b)
 	}
 }
