@@ -261,13 +261,24 @@ func (g *Gateway) settleMDN(ctx context.Context, out *outcome, p *as2gate.Partne
 	out.status, out.reason = mdnOutcome(mdn, p, sent)
 }
 
-// mdnOutcome is the status a receipt gives a sent message.
-func mdnOutcome(mdn *as2.ReceivedMDN, p *as2gate.Partner, sent as2.MIC) (as2gate.Status, string) {
+// mdnUntrusted says why an MDN cannot be taken as the partner's word, ""
+// when it can.
+func mdnUntrusted(mdn *as2.ReceivedMDN, p *as2gate.Partner) string {
 	switch {
 	case p.MDNSigned && mdn.Signature == nil:
-		return as2gate.StatusIncomplete, "sent, but the MDN is not signed although a signed MDN was asked for"
+		return "is not signed although a signed MDN was asked for"
 	case mdn.Signature != nil && !mdn.Signature.Trusted:
-		return as2gate.StatusIncomplete, "sent, but the MDN's signature could not be checked against the partner's certificate"
+		return "has a signature that the partner's certificates do not verify"
+	}
+	return ""
+}
+
+// mdnOutcome is the status a receipt gives a sent message.
+func mdnOutcome(mdn *as2.ReceivedMDN, p *as2gate.Partner, sent as2.MIC) (as2gate.Status, string) {
+	if why := mdnUntrusted(mdn, p); why != "" {
+		return as2gate.StatusIncomplete, "sent, but the MDN " + why
+	}
+	switch {
 	case !mdn.Disposition.OK():
 		reason := "the partner reports " + mdn.Disposition.String()
 		if mdn.Text != "" {

@@ -253,6 +253,66 @@ func TestAsyncMDNTimeout(t *testing.T) {
 	}
 }
 
+// TestForgedAsyncMDN: an asynchronous MDN the partner's certificate does
+// not authenticate settles nothing and is not kept; the partner's own
+// settles the message, and a repeat of it changes nothing.
+func TestForgedAsyncMDN(t *testing.T) {
+	alpha, beta, mallory := newNode(t, "ALPHA"), newNode(t, "BETA"), newNode(t, "MALLORY")
+	p := alpha.partnerOf(t, beta, func(p *as2gate.Partner) { p.URL, p.MDN = newSink(t), as2gate.MDNAsync })
+	m := alpha.send(t, p, "a.x12", []byte("ISA~"))
+	waitFor(t, 10*time.Second, func() bool {
+		m, _ = alpha.store.GetMessage(context.Background(), m.ID)
+		return m.Status == as2gate.StatusAwaitingMDN
+	})
+	mic, err := as2.ParseMIC(m.MIC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(sign *cms.Signer, d as2.Disposition) int {
+		mdn, err := as2.BuildMDN(as2.MDNOptions{From: "BETA", To: "ALPHA", OriginalMessageID: m.MessageID, Disposition: d, MIC: &mic, Sign: sign})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, alpha.srv.URL+"/as2", bytes.NewReader(mdn.Body))
+		for _, f := range mdn.Header.Fields {
+			req.Header.Add(f.Name, f.Value)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	sig := func(n *node) *cms.Signer {
+		b, _ := pki.Parse(identityP12(t, n.station.AS2ID), "pw")
+		return signer(b)
+	}
+	failed := as2.ProcessedError("authentication-failed")
+	for name, sign := range map[string]*cms.Signer{"unsigned": nil, "signed by another key": sig(mallory)} {
+		if code := post(sign, failed); code != http.StatusForbidden && code != http.StatusBadRequest {
+			t.Errorf("%s MDN: HTTP %d, want 403 or 400", name, code)
+		}
+		got, _ := alpha.store.GetMessage(context.Background(), m.ID)
+		if got.Status != as2gate.StatusAwaitingMDN || alpha.readMaybe(m.MDNKey) != nil {
+			t.Fatalf("%s MDN: status %s, MDN kept %v", name, got.Status, alpha.readMaybe(m.MDNKey) != nil)
+		}
+	}
+	if code := post(sig(beta), as2.Processed()); code != http.StatusOK {
+		t.Fatalf("the partner's MDN: HTTP %d", code)
+	}
+	kept := alpha.readMaybe(m.MDNKey)
+	if m = alpha.waitFinal(t, m.ID); m.Status != as2gate.StatusSent || kept == nil {
+		t.Fatalf("status %s (%s), MDN kept %v", m.Status, m.Reason, kept != nil)
+	}
+	if code := post(sig(beta), failed); code != http.StatusOK {
+		t.Fatalf("a repeated MDN: HTTP %d", code)
+	}
+	if got, _ := alpha.store.GetMessage(context.Background(), m.ID); got.Status != as2gate.StatusSent || !bytes.Equal(alpha.readMaybe(m.MDNKey), kept) {
+		t.Fatalf("a repeated MDN changed the message: %s, or its receipt", got.Status)
+	}
+}
+
 // TestExpiredCertificate: sending to an expired certificate fails at once, with the reason.
 func TestExpiredCertificate(t *testing.T) {
 	alpha, beta := newNode(t, "ALPHA"), newNode(t, "BETA")

@@ -46,6 +46,13 @@ func (g *Gateway) ReceiveMDN(ctx context.Context, h mime.Header, body io.Reader)
 		g.log.Warn("invalid MDN refused", "partner", p.AS2ID, "error", err)
 		return textReply(http.StatusBadRequest, "MDN refused: %v", err)
 	}
+	// Anybody can post an MDN naming a partner: one that the partner's
+	// certificates do not authenticate (when the partner signs its MDNs)
+	// settles nothing and replaces no receipt kept as evidence.
+	if why := mdnUntrusted(mdn, p); why != "" {
+		g.log.Warn("MDN refused", "partner", p.AS2ID, "original_message_id", mdn.OriginalMessageID, "reason", why)
+		return textReply(http.StatusForbidden, "MDN refused: it %s", why)
+	}
 	m, err := g.store.FindMessage(ctx, p.ID, as2gate.Outbound, mdn.OriginalMessageID)
 	if err != nil {
 		if as2gate.ErrorCode(err) == as2gate.ENotFound {
@@ -53,6 +60,12 @@ func (g *Gateway) ReceiveMDN(ctx context.Context, h mime.Header, body io.Reader)
 			return textReply(http.StatusNotFound, "no message %s was sent to %q", mdn.OriginalMessageID, p.AS2ID)
 		}
 		return g.internalError(err, "looking up the message")
+	}
+	switch m.Status {
+	case as2gate.StatusSending, as2gate.StatusAwaitingMDN, as2gate.StatusIncomplete:
+	default: // settled: a repeated MDN, acknowledged and not kept
+		g.log.Info("repeated MDN ignored", "id", m.ID, "message_id", m.MessageID, "partner", p.AS2ID, "status", m.Status)
+		return &Reply{Status: http.StatusOK, Header: http.Header{}}
 	}
 	if _, err := g.blobs.Put(ctx, m.MDNKey, bytes.NewReader(captureBytes(h, data))); err != nil {
 		return g.internalError(err, "storing the MDN")
