@@ -32,6 +32,11 @@ type Job struct {
 // JobChange is what an update of a message does to its jobs, in the same
 // transaction.
 type JobChange struct {
+	// Owner, when set, makes Done and Retry apply only to a job still
+	// leased to it: a worker whose lease ran out must not finish or
+	// reschedule what another has taken over (the change fails with
+	// ENotFound and the message is not updated).
+	Owner string
 	// Done removes a finished job.
 	Done string
 	// Retry puts a job back for a later run.

@@ -43,63 +43,76 @@ func transient(format string, args ...any) outcome {
 
 // runSend performs one attempt to send a message.
 func (g *Gateway) runSend(ctx context.Context, job *as2gate.Job) {
-	var p *as2gate.Partner
-	var st *as2gate.Station
 	m, err := g.retryUpdate(ctx, job.MessageID, func(m *as2gate.Message) (bool, as2gate.JobChange, error) {
 		if m.Status != as2gate.StatusQueued && m.Status != as2gate.StatusSending {
-			return true, as2gate.JobChange{Done: job.ID}, errNothingToDo
+			return false, as2gate.JobChange{}, errNothingToDo
 		}
 		m.Status, m.Attempts, m.Reason = as2gate.StatusSending, m.Attempts+1, ""
 		return true, as2gate.JobChange{}, nil
 	})
 	if errors.Is(err, errNothingToDo) {
-		g.store.UpdateMessage(ctx, m, as2gate.JobChange{Done: job.ID})
+		g.store.UpdateMessage(ctx, m, finished(job))
 		return
 	}
 	if err != nil {
 		g.log.Error("starting to send", "message", job.MessageID, "error", err)
 		return // the lease runs out and the job is taken up again
 	}
+	leased, stopLease := g.keepLeased(ctx, job)
+	defer stopLease()
 	var out outcome
-	if st, err = g.store.GetStation(ctx, m.StationID); err != nil {
-		out = permanent("station: %s", as2gate.ErrorMessage(err))
-	} else if p, err = g.store.GetPartner(ctx, m.PartnerID); err != nil {
-		out = permanent("partner: %s", as2gate.ErrorMessage(err))
-	} else {
-		stopLease := g.keepLeased(ctx, job)
-		out = g.deliver(ctx, m, st, p)
-		stopLease()
+	var p *as2gate.Partner
+	st, err := g.store.GetStation(leased, m.StationID)
+	if err == nil {
+		p, err = g.store.GetPartner(leased, m.PartnerID)
 	}
-	if ctx.Err() != nil {
-		// Shutting down: hand the job back at once rather than wait for
-		// the lease to run out.
-		out = transient("interrupted by a shutdown")
+	switch {
+	case as2gate.ErrorCode(err) == as2gate.ENotFound:
+		out = permanent("%s", as2gate.ErrorMessage(err))
+	case err != nil:
+		out = transient("%v", err)
+	default:
+		out = g.deliver(leased, m, st, p)
+	}
+	if leased.Err() != nil && (out.retryable || out.status == as2gate.StatusFailed) {
+		// Shutting down, or another worker took the job over: hand the
+		// job back rather than record a failure the interruption caused.
+		out = transient("interrupted: %v", context.Cause(leased))
 	}
 	g.finishSend(context.WithoutCancel(ctx), job, m.ID, p, out)
 }
 
 var errNothingToDo = errors.New("nothing to do")
 
-// keepLeased extends the job's lease while a long transfer runs.
-func (g *Gateway) keepLeased(ctx context.Context, job *as2gate.Job) func() {
-	done := make(chan struct{})
+// errLeaseLost ends an attempt whose job another worker has taken over.
+var errLeaseLost = errors.New("the job's lease was lost to another worker")
+
+// keepLeased extends the job's lease while a long transfer runs. The
+// context it returns ends with ctx, or when the lease is lost.
+func (g *Gateway) keepLeased(ctx context.Context, job *as2gate.Job) (context.Context, func()) {
+	leased, cancel := context.WithCancelCause(ctx)
 	go func() {
 		t := time.NewTicker(g.opt.Lease / 3)
 		defer t.Stop()
 		for {
 			select {
-			case <-done:
-				return
-			case <-ctx.Done():
+			case <-leased.Done():
 				return
 			case <-t.C:
-				if err := g.store.ExtendLease(ctx, job.ID, job.LeaseOwner, g.now().Add(g.opt.Lease)); err != nil {
+				err := g.store.ExtendLease(leased, job.ID, job.LeaseOwner, g.now().Add(g.opt.Lease))
+				switch as2gate.ErrorCode(err) {
+				case "":
+				case as2gate.EConflict, as2gate.ENotFound:
+					g.log.Warn("a job's lease was lost: the attempt stops", "job", job.ID, "error", err)
+					cancel(errLeaseLost)
+					return
+				default:
 					g.log.Warn("extending a job lease", "job", job.ID, "error", err)
 				}
 			}
 		}
 	}()
-	return func() { close(done) }
+	return leased, func() { cancel(context.Canceled) }
 }
 
 // finishSend records an attempt's outcome, retrying later when allowed.
@@ -108,17 +121,22 @@ func (g *Gateway) finishSend(ctx context.Context, job *as2gate.Job, id string, p
 		if m.Status != as2gate.StatusSending {
 			// Something else settled it meanwhile (an async MDN came
 			// before we recorded the send, or a user canceled it).
-			return true, as2gate.JobChange{Done: job.ID}, nil
+			return true, finished(job), nil
 		}
 		if out.mic != "" {
 			m.MIC = out.mic
 			m.Signed, m.Encrypted, m.Compressed, m.Algorithms = out.signed, out.encrypted, out.compress, out.algs
 		}
 		now := g.now()
-		if out.retryable && p != nil && m.Attempts <= p.Retries {
-			delay := backoff(p.RetryDelay, m.Attempts)
+		// Without the partner (it could not be read) a transient failure
+		// is tried again a minute later, whatever the attempts so far.
+		if out.retryable && (p == nil || m.Attempts <= p.Retries) {
+			delay := time.Minute
+			if p != nil {
+				delay = backoff(p.RetryDelay, m.Attempts)
+			}
 			m.Status, m.Reason = as2gate.StatusQueued, fmt.Sprintf("attempt %d failed: %s; next attempt at %s", m.Attempts, out.reason, now.Add(delay).Format(time.RFC3339))
-			return true, as2gate.JobChange{Retry: &as2gate.Job{ID: job.ID, RunAt: now.Add(delay), LastError: out.reason}}, nil
+			return true, retryAt(job, now.Add(delay), out.reason), nil
 		}
 		m.Status, m.Reason = out.status, out.reason
 		if out.retryable && p != nil {
@@ -127,7 +145,7 @@ func (g *Gateway) finishSend(ctx context.Context, job *as2gate.Job, id string, p
 		if out.mdn != nil {
 			applyMDNFields(m, out.mdn)
 		}
-		changes := as2gate.JobChange{Done: job.ID}
+		changes := finished(job)
 		if m.Status == as2gate.StatusAwaitingMDN {
 			changes.Enqueue = []as2gate.Job{{ID: as2gate.NewID(), Kind: as2gate.JobMDNTimeout, MessageID: m.ID, RunAt: now.Add(p.MDNTimeout)}}
 		}

@@ -313,6 +313,46 @@ func TestForgedAsyncMDN(t *testing.T) {
 	}
 }
 
+// TestLeaseLost: a worker whose job another worker has taken over stops
+// its attempt and leaves the message and the job to the new owner.
+func TestLeaseLost(t *testing.T) {
+	alpha := newNodeWith(t, "ALPHA", func(o *gateway.Options) { o.Lease = 300 * time.Millisecond })
+	beta := newNode(t, "BETA")
+	aborted, release := make(chan struct{}), make(chan struct{})
+	defer close(release)
+	hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		select {
+		case <-r.Context().Done():
+			close(aborted)
+		case <-release:
+		}
+	}))
+	defer hang.Close()
+	p := alpha.partnerOf(t, beta, func(p *as2gate.Partner) { p.URL = hang.URL })
+	m := alpha.send(t, p, "a.x12", []byte("ISA~"))
+	ctx := context.Background()
+	waitFor(t, 10*time.Second, func() bool {
+		m, _ = alpha.store.GetMessage(ctx, m.ID)
+		return m.Status == as2gate.StatusSending
+	})
+	stolen, err := alpha.store.ClaimJob(ctx, "another node", time.Now().Add(time.Hour), time.Hour)
+	if err != nil || stolen == nil || stolen.MessageID != m.ID {
+		t.Fatalf("taking the job over: %+v %v", stolen, err)
+	}
+	select {
+	case <-aborted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the attempt went on after its lease was lost")
+	}
+	time.Sleep(200 * time.Millisecond) // time to record, were it to
+	got, _ := alpha.store.GetMessage(ctx, m.ID)
+	jobs, _ := alpha.store.ListJobs(ctx, m.ID)
+	if got.Status != as2gate.StatusSending || len(jobs) != 1 || jobs[0].LeaseOwner != "another node" {
+		t.Fatalf("status %s (%s), jobs %+v", got.Status, got.Reason, jobs)
+	}
+}
+
 // TestExpiredCertificate: sending to an expired certificate fails at once, with the reason.
 func TestExpiredCertificate(t *testing.T) {
 	alpha, beta := newNode(t, "ALPHA"), newNode(t, "BETA")

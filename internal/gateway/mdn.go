@@ -126,7 +126,7 @@ func (g *Gateway) runMDNTimeout(ctx context.Context, job *as2gate.Job) {
 		if m.Status == as2gate.StatusAwaitingMDN {
 			m.Status, m.Reason, m.CompletedAt = as2gate.StatusIncomplete, "sent, but no MDN came in time", g.now()
 		}
-		return true, as2gate.JobChange{Done: job.ID}, nil
+		return true, finished(job), nil
 	})
 	if err != nil {
 		g.log.Error("MDN timeout", "message", job.MessageID, "error", err)
@@ -148,14 +148,14 @@ func (g *Gateway) runSendMDN(ctx context.Context, job *as2gate.Job) {
 		switch {
 		case err == nil:
 			m.MDNStatus = "sent"
-			return true, as2gate.JobChange{Done: job.ID}, nil
+			return true, finished(job), nil
 		case job.Attempts >= mdnDeliveryAttempts:
 			m.MDNStatus = "failed"
 			m.Reason = fmt.Sprintf("the MDN could not be delivered to %s: %v", m.MDNURL, err)
-			return true, as2gate.JobChange{Done: job.ID}, nil
+			return true, finished(job), nil
 		default:
 			m.MDNStatus = "retrying"
-			return true, as2gate.JobChange{Retry: &as2gate.Job{ID: job.ID, RunAt: g.now().Add(backoff(30*time.Second, job.Attempts)), LastError: err.Error()}}, nil
+			return true, retryAt(job, g.now().Add(backoff(30*time.Second, job.Attempts)), err.Error()), nil
 		}
 	})
 	if uerr != nil {

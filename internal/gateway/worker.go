@@ -77,6 +77,16 @@ func (g *Gateway) sleep(ctx context.Context, d time.Duration) {
 	}
 }
 
+// finished and retryAt are the changes a worker makes to the job it runs:
+// they apply only while it still holds the job's lease.
+func finished(job *as2gate.Job) as2gate.JobChange {
+	return as2gate.JobChange{Owner: job.LeaseOwner, Done: job.ID}
+}
+
+func retryAt(job *as2gate.Job, at time.Time, lastError string) as2gate.JobChange {
+	return as2gate.JobChange{Owner: job.LeaseOwner, Retry: &as2gate.Job{ID: job.ID, RunAt: at, LastError: lastError}}
+}
+
 func (g *Gateway) runJob(ctx context.Context, job *as2gate.Job) {
 	switch job.Kind {
 	case as2gate.JobSend:

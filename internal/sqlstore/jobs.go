@@ -50,22 +50,24 @@ func insertJob(ctx context.Context, tx *sql.Tx, j as2gate.Job, messageID string,
 // transaction that updates it.
 func applyJobChange(ctx context.Context, tx *sql.Tx, messageID string, c as2gate.JobChange, now time.Time) error {
 	if c.Done != "" {
-		n, err := affected(tx.ExecContext(ctx, `DELETE FROM jobs WHERE id = $1 AND message_id = $2`, c.Done, messageID))
+		a := args{c.Done, messageID}
+		n, err := affected(tx.ExecContext(ctx, heldBy(`DELETE FROM jobs WHERE id = $1 AND message_id = $2`, &a, c.Owner), a...))
 		if err != nil {
 			return dbError(err, "cannot remove job %s", c.Done)
 		}
 		if n == 0 {
-			return as2gate.Errorf(as2gate.ENotFound, "job %s of message %s not found", c.Done, messageID)
+			return jobNotHeld(c.Done, messageID, c.Owner)
 		}
 	}
 	if r := c.Retry; r != nil {
-		n, err := affected(tx.ExecContext(ctx, `UPDATE jobs SET run_at = $3, last_error = $4, lease_owner = NULL, lease_until = NULL
-			WHERE id = $1 AND message_id = $2`, r.ID, messageID, millis(orNow(r.RunAt)), r.LastError))
+		a := args{r.ID, messageID, millis(orNow(r.RunAt)), r.LastError}
+		n, err := affected(tx.ExecContext(ctx, heldBy(`UPDATE jobs SET run_at = $3, last_error = $4, lease_owner = NULL, lease_until = NULL
+			WHERE id = $1 AND message_id = $2`, &a, c.Owner), a...))
 		if err != nil {
 			return dbError(err, "cannot reschedule job %s", r.ID)
 		}
 		if n == 0 {
-			return as2gate.Errorf(as2gate.ENotFound, "job %s of message %s not found", r.ID, messageID)
+			return jobNotHeld(r.ID, messageID, c.Owner)
 		}
 	}
 	if len(c.CancelKinds) > 0 {
@@ -84,6 +86,22 @@ func applyJobChange(ctx context.Context, tx *sql.Tx, messageID string, c as2gate
 		}
 	}
 	return nil
+}
+
+// heldBy restricts a statement on one job to the job leased to owner,
+// when owner is set.
+func heldBy(query string, a *args, owner string) string {
+	if owner == "" {
+		return query
+	}
+	return query + " AND lease_owner = " + a.add(owner)
+}
+
+func jobNotHeld(jobID, messageID, owner string) error {
+	if owner != "" {
+		return as2gate.Errorf(as2gate.ENotFound, "job %s of message %s is not leased to %s", jobID, messageID, owner)
+	}
+	return as2gate.Errorf(as2gate.ENotFound, "job %s of message %s not found", jobID, messageID)
 }
 
 // ClaimJob leases the next claimable job to owner until now+lease, in one

@@ -74,6 +74,28 @@ func TestClaimJob(t *testing.T) {
 		wantCode(t, s.ExtendLease(ctx, send.ID, "w1", t0.Add(time.Hour)), as2gate.EConflict, "no longer leased to w1")
 		must(t, s.ExtendLease(ctx, send.ID, "w2", t0.Add(5*time.Minute)))
 		wantCode(t, s.ExtendLease(ctx, "missing", "w2", t0), as2gate.ENotFound, "job missing not found")
+		// w1 lost the lease: it can neither finish nor reschedule the job,
+		// nor update the message while trying.
+		for _, c := range []as2gate.JobChange{
+			{Owner: "w1", Done: send.ID},
+			{Owner: "w1", Retry: &as2gate.Job{ID: send.ID, RunAt: t0.Add(time.Hour)}},
+		} {
+			cur, err := s.GetMessage(ctx, m.ID)
+			must(t, err)
+			cur.Status = as2gate.StatusFailed
+			wantCode(t, s.UpdateMessage(ctx, cur, c), as2gate.ENotFound, "not leased to w1")
+			if after, _ := s.GetMessage(ctx, m.ID); after.Status != as2gate.StatusQueued {
+				t.Fatalf("the message was updated: %s", after.Status)
+			}
+		}
+		cur, err := s.GetMessage(ctx, m.ID)
+		must(t, err)
+		must(t, s.UpdateMessage(ctx, cur, as2gate.JobChange{Owner: "w2", Retry: &as2gate.Job{ID: send.ID, RunAt: t0.Add(40 * time.Second)}}))
+		j = claim("w2", t0.Add(40*time.Second), time.Minute)
+		if j == nil || j.ID != send.ID {
+			t.Fatalf("claim after the owner's retry: %+v", j)
+		}
+		must(t, s.ExtendLease(ctx, send.ID, "w2", t0.Add(5*time.Minute)))
 		wantNext(timeout.RunAt)
 
 		j = claim("w1", t0.Add(2*time.Minute), time.Minute)
