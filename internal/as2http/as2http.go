@@ -36,10 +36,17 @@ func New(r Receiver) http.Handler {
 	return mux
 }
 
+// credentials are request headers that authenticate the caller to us or
+// to a proxy on the way: not part of the message, never kept with it.
+var credentials = map[string]bool{"Authorization": true, "Proxy-Authorization": true, "Cookie": true}
+
 // header turns the HTTP headers into the MIME header the AS2 engine reads.
 func header(req *http.Request) mime.Header {
 	var h mime.Header
 	for name, values := range req.Header {
+		if credentials[name] {
+			continue
+		}
 		for _, v := range values {
 			h.Add(name, v)
 		}

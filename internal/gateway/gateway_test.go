@@ -6,8 +6,6 @@ import (
 	"crypto"
 	"crypto/x509"
 	"fmt"
-	"github.com/as2gate/as2gate/internal/cms"
-	"github.com/as2gate/as2gate/internal/gateway"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -20,6 +18,8 @@ import (
 
 	"github.com/as2gate/as2gate"
 	"github.com/as2gate/as2gate/internal/as2"
+	"github.com/as2gate/as2gate/internal/cms"
+	"github.com/as2gate/as2gate/internal/gateway"
 	"github.com/as2gate/as2gate/internal/mime"
 	"github.com/as2gate/as2gate/internal/pki"
 )
@@ -98,8 +98,9 @@ func (n *node) readMaybe(key string) []byte {
 	return b
 }
 
-// postRaw builds a request as alpha would send it to beta and posts it.
-func postRaw(t *testing.T, from *node, p *as2gate.Partner, to *node, mutate func(body []byte) []byte) (*http.Response, []byte) {
+// postRaw builds a request as alpha would send it to beta and posts it;
+// mutate, when not nil, may change its header and body first.
+func postRaw(t *testing.T, from *node, p *as2gate.Partner, to *node, mutate func(h http.Header, body []byte) []byte) (*http.Response, []byte) {
 	t.Helper()
 	ctx := context.Background()
 	kp, err := pki.Parse(identityP12(t, from.station.AS2ID), "pw")
@@ -118,13 +119,14 @@ func postRaw(t *testing.T, from *node, p *as2gate.Partner, to *node, mutate func
 	rc, _ := req.Body.Open()
 	body, _ := io.ReadAll(rc)
 	rc.Close()
-	if mutate != nil {
-		body = mutate(body)
-	}
-	hreq, _ := http.NewRequestWithContext(ctx, http.MethodPost, to.srv.URL+"/as2", bytes.NewReader(body))
+	hreq, _ := http.NewRequestWithContext(ctx, http.MethodPost, to.srv.URL+"/as2", nil)
 	for _, f := range req.Header.Fields {
 		hreq.Header.Add(f.Name, f.Value)
 	}
+	if mutate != nil {
+		body = mutate(hreq.Header, body)
+	}
+	hreq.Body, hreq.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
 	resp, err := http.DefaultClient.Do(hreq)
 	if err != nil {
 		t.Fatal(err)
@@ -168,9 +170,9 @@ func TestRefusals(t *testing.T) {
 			t.Fatalf("recorded %+v", got)
 		}
 	})
-	beta.partnerOf(t, alpha, func(p *as2gate.Partner) { p.RequireSigned = true })
+	p2 := beta.partnerOf(t, alpha, func(p *as2gate.Partner) { p.RequireSigned = true })
 	t.Run("tampered", func(t *testing.T) {
-		resp, body := postRaw(t, alpha, p, beta, func(b []byte) []byte {
+		resp, body := postRaw(t, alpha, p, beta, func(_ http.Header, b []byte) []byte {
 			b = append([]byte{}, b...)
 			b[len(b)/2] ^= 0x55 // inside the ciphertext
 			return b
@@ -185,6 +187,48 @@ func TestRefusals(t *testing.T) {
 			t.Fatalf("recorded %+v", last)
 		}
 		t.Logf("disposition %s; reason %s", mdn.Disposition, last.Reason)
+	})
+	t.Run("malformed headers", func(t *testing.T) {
+		for _, tc := range []struct{ name, value string }{
+			{"Message-ID", "<caf\xc3\xa9@alpha>"},
+			{"Receipt-Delivery-Option", "file:///etc/passwd"},
+			{"Receipt-Delivery-Option", "http:///no-host"},
+		} {
+			resp, body := postRaw(t, alpha, p, beta, func(h http.Header, b []byte) []byte {
+				h.Set(tc.name, tc.value)
+				return b
+			})
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), tc.name) {
+				t.Errorf("%s %q: %d %s", tc.name, tc.value, resp.StatusCode, body)
+			}
+		}
+	})
+	t.Run("async MDN for an unsigned claim", func(t *testing.T) {
+		// A refused message is not known to come from the partner: its MDN
+		// goes to the partner's own host only.
+		for i, tc := range []struct{ url, status string }{
+			{"http://192.0.2.1/mdn", "withheld"},
+			{alpha.srv.URL + "/as2/mdn", "queued"},
+		} {
+			msgID := fmt.Sprintf("<async-%d@alpha>", i)
+			resp, body := postRaw(t, alpha, p, beta, func(h http.Header, b []byte) []byte {
+				h.Set("Message-ID", msgID)
+				h.Set("Receipt-Delivery-Option", tc.url)
+				b = append([]byte{}, b...)
+				b[len(b)/2] ^= 0x55
+				return b
+			})
+			if resp.StatusCode != http.StatusOK || len(body) != 0 {
+				t.Fatalf("%s: %d %s", tc.url, resp.StatusCode, body)
+			}
+			m, err := beta.store.FindMessage(context.Background(), p2.ID, as2gate.Inbound, msgID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Status != as2gate.StatusRejected || m.MDNMode != as2gate.MDNAsync || m.MDNStatus != tc.status {
+				t.Errorf("%s: status %s, MDN %s %s", tc.url, m.Status, m.MDNMode, m.MDNStatus)
+			}
+		}
 	})
 	t.Run("unknown station", func(t *testing.T) {
 		gamma := newNode(t, "GAMMA")
@@ -520,7 +564,7 @@ func TestBodyLimit(t *testing.T) {
 	alpha := newNode(t, "ALPHA")
 	p := alpha.partnerOf(t, beta, nil)
 	beta.partnerOf(t, alpha, nil)
-	resp, body := postRaw(t, alpha, p, beta, func(b []byte) []byte { return append(b, make([]byte, 2000)...) })
+	resp, body := postRaw(t, alpha, p, beta, func(_ http.Header, b []byte) []byte { return append(b, make([]byte, 2000)...) })
 	if resp.StatusCode != http.StatusRequestEntityTooLarge {
 		t.Fatalf("%d %s", resp.StatusCode, body)
 	}

@@ -47,8 +47,12 @@ func (g *Gateway) Receive(ctx context.Context, h mime.Header, body io.Reader) *R
 		return textReply(http.StatusBadRequest, "AS2-To: %v", err)
 	}
 	msgID := strings.TrimSpace(h.Get("Message-ID"))
-	if msgID == "" || len(msgID) > 998 {
-		return textReply(http.StatusBadRequest, "a message needs a Message-ID")
+	if msgID == "" || len(msgID) > 998 || !printableASCII(msgID) {
+		return textReply(http.StatusBadRequest, "a message needs a Message-ID of printable ASCII characters (RFC 5322)")
+	}
+	req := as2.ParseMDNRequest(h)
+	if req.AsyncURL != "" && !isHTTPURL(req.AsyncURL) {
+		return textReply(http.StatusBadRequest, "Receipt-Delivery-Option: not an http or https URL")
 	}
 	st, err := g.store.GetStationByAS2ID(ctx, to)
 	if err != nil {
@@ -69,7 +73,7 @@ func (g *Gateway) Receive(ctx context.Context, h mime.Header, body io.Reader) *R
 	// A duplicate (a message received before with this Message-ID) is
 	// processed like any other and found out when its record conflicts
 	// with the first one: the common case pays no lookup.
-	return g.receive(ctx, st, p, h, msgID, as2.ParseMDNRequest(h), body)
+	return g.receive(ctx, st, p, h, msgID, req, body)
 }
 
 func (g *Gateway) internalError(err error, doing string) *Reply {
@@ -167,10 +171,18 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 	var jobs []as2gate.Job
 	if mdn != nil {
 		m.MDNKey, m.MDNMessageID, m.MDNDisposition, m.MDNSigned = keys.MDN, mdn.MessageID, disposition.String(), req.Signed
-		if req.AsyncURL != "" {
+		switch {
+		case req.AsyncURL != "" && !m.Signed && !sameHost(req.AsyncURL, p.URL):
+			// Without the partner's signature the request may come from
+			// anyone (AS2-From is a claim): no request of ours leaves for
+			// an address it names, other than the partner's own host.
+			m.MDNMode, m.MDNURL, m.MDNStatus = as2gate.MDNAsync, req.AsyncURL, "withheld"
+			g.log.Warn("async MDN withheld: the message is not signed by the partner and the MDN URL is not on the partner's host",
+				"message_id", msgID, "partner", p.AS2ID, "url", req.AsyncURL)
+		case req.AsyncURL != "":
 			m.MDNMode, m.MDNURL, m.MDNStatus = as2gate.MDNAsync, req.AsyncURL, "queued"
 			jobs = append(jobs, as2gate.Job{ID: as2gate.NewID(), Kind: as2gate.JobSendMDN, MessageID: m.ID, RunAt: now})
-		} else {
+		default:
 			m.MDNMode, m.MDNStatus = as2gate.MDNSync, "sent"
 		}
 	}
