@@ -80,6 +80,7 @@ func messageWriteError(err error, m *as2gate.Message) error {
 // CreateMessage inserts m with its files and jobs. It gives m an ID, a
 // creation and an update time when it has none, and sets its Version to 0.
 func (s *Store) CreateMessage(ctx context.Context, m *as2gate.Message, jobs ...as2gate.Job) error {
+	cleanMessageText(m)
 	id, created := orNewID(m.ID), orNow(m.CreatedAt)
 	updated := created
 	if !m.UpdatedAt.IsZero() {
@@ -116,6 +117,7 @@ func insertMessage(ctx context.Context, tx *sql.Tx, m *as2gate.Message, id strin
 // Retry, CancelKinds, Enqueue, so that a kind can be canceled and enqueued
 // again at once.
 func (s *Store) UpdateMessage(ctx context.Context, m *as2gate.Message, jobs as2gate.JobChange) error {
+	cleanMessageText(m)
 	updated := now()
 	err := s.write(ctx, func(tx *sql.Tx) error {
 		a := args{m.ID, m.Version}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/as2gate/as2gate"
 )
@@ -390,6 +391,36 @@ func TestUpdateMessageJobs(t *testing.T) {
 		}
 		if jobs, err := s.ListJobs(ctx, other.ID); err != nil || !reflect.DeepEqual(jobs, otherJobs) {
 			t.Fatalf("the other message's jobs changed: %+v, %v", jobs, err)
+		}
+	})
+}
+
+// TestMessageTextIsCleaned: text a partner sent (any bytes) is stored as
+// valid UTF-8 without NUL, on PostgreSQL as on SQLite, and read back as
+// the caller's copy says.
+func TestMessageTextIsCleaned(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		w := newWorld(t, s)
+		m := message(w.station, w.partner, as2gate.Inbound, as2gate.StatusRejected, "<dirty@them>")
+		m.Subject = "caf\xe9 \x00 order"
+		m.Reason = "the partner answered HTTP 500 " + strings.Repeat("é", maxTextBytes) // cut inside a rune
+		m.Files = []as2gate.File{{Name: "a.edi", ContentType: "text/\xff\xfe", Key: "k/a"}}
+		must(t, s.CreateMessage(ctx, m))
+		m.MDNMessageID, m.MDNDisposition = "<\x00@them>", "automatic-action/MDN-sent-automatically; processed/error: \xc3"
+		must(t, s.UpdateMessage(ctx, m, as2gate.JobChange{}))
+		got, err := s.GetMessage(ctx, m.ID)
+		must(t, err)
+		if !reflect.DeepEqual(got, m) {
+			t.Fatalf("got  %+v\nwant %+v", got, m)
+		}
+		for _, v := range []string{got.Subject, got.Reason, got.MDNMessageID, got.MDNDisposition, got.Files[0].ContentType} {
+			if !utf8.ValidString(v) || strings.ContainsRune(v, 0) || len(v) > maxTextBytes {
+				t.Errorf("stored %q", v)
+			}
+		}
+		if got.Subject != "caf\uFFFD \uFFFD order" || !strings.HasSuffix(got.Reason, "é") {
+			t.Errorf("subject %q, reason ends %q", got.Subject, got.Reason[len(got.Reason)-4:])
 		}
 	})
 }
