@@ -9,7 +9,7 @@ import (
 
 // DeleteMessage removes a message: its record and jobs first (a queued
 // message is so canceled; one being sent is refused with EConflict), then
-// its blobs: its files, the raw message and the raw MDN. A blob that
+// its blobs: its files, the raw message and the raw MDN, wherever they are. A blob that
 // cannot be removed is logged and reported in the error, the record being
 // gone already; removing it again is the operator's task.
 func (g *Gateway) DeleteMessage(ctx context.Context, id string) (*as2gate.Message, error) {
@@ -22,11 +22,20 @@ func (g *Gateway) DeleteMessage(ctx context.Context, id string) (*as2gate.Messag
 	for _, f := range m.Files {
 		keys[f.Key] = true
 	}
+	// Whatever else its folder holds (a file left by a crash), and its
+	// copies not yet moved into place: left there, a picked-up file would
+	// be recorded and sent again.
+	for _, k := range stagedKeys(m) {
+		keys[k] = true
+	}
+	prefixes := []string{pickupPrefix + m.ID + "/"}
 	if m.Folder != "" {
-		// Whatever else the folder holds (a file left by a crash).
-		list, err := g.blobs.List(ctx, m.Folder+"/")
+		prefixes = append(prefixes, m.Folder+"/")
+	}
+	for _, prefix := range prefixes {
+		list, err := g.blobs.List(ctx, prefix)
 		if err != nil {
-			g.log.Warn("listing the files of a deleted message", "id", m.ID, "folder", m.Folder, "error", err)
+			g.log.Warn("listing the files of a deleted message", "id", m.ID, "prefix", prefix, "error", err)
 		}
 		for _, b := range list {
 			keys[b.Key] = true

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/as2gate/as2gate"
@@ -206,7 +207,8 @@ func (g *Gateway) deliver(ctx context.Context, m *as2gate.Message, st *as2gate.S
 		return transient("reading the payload: %v", err)
 	}
 	defer body.Close()
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL, io.TeeReader(body, raw))
+	sent := &sentBody{Reader: io.TeeReader(body, raw), closed: make(chan struct{})}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.URL, sent)
 	if err != nil {
 		return permanent("partner URL: %v", err)
 	}
@@ -224,15 +226,23 @@ func (g *Gateway) deliver(ctx context.Context, m *as2gate.Message, st *as2gate.S
 	if err != nil {
 		return transient("%s", describeTransportError(err))
 	}
-	defer resp.Body.Close()
+	defer func() {
+		resp.Body.Close()
+		// The transport may still be sending when the answer comes (a
+		// partner refusing early): the copy is whole once it closed the body.
+		select {
+		case <-sent.closed:
+		case <-ctx.Done():
+		}
+		if err := g.keepRaw(ctx, m, raw); err != nil {
+			g.log.Error("storing the raw message sent", "message", m.ID, "error", err)
+		}
+	}()
 	mic, err := req.MIC()
 	if err != nil {
 		return transient("MIC: %v", err)
 	}
 	out := outcome{mic: mic.String(), algs: describeOutbound(p), signed: p.Sign != "", encrypted: p.Encrypt != "", compress: p.Compress != "none"}
-	if err := g.keepRaw(ctx, m, raw); err != nil {
-		g.log.Error("storing the raw message sent", "message", m.ID, "error", err)
-	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
 		o := transient("partner answered HTTP %d %s", resp.StatusCode, strings.TrimSpace(string(snippet)))
@@ -455,6 +465,19 @@ func mdnAddress(st *as2gate.Station) string {
 		return strings.TrimSpace(addr)
 	}
 	return "as2@" + as2gate.KeyElement(st.AS2ID)
+}
+
+// sentBody is a request body that tells when the HTTP transport is done
+// with it: the transport closes it, maybe after the response came back.
+type sentBody struct {
+	io.Reader
+	once   sync.Once
+	closed chan struct{}
+}
+
+func (b *sentBody) Close() error {
+	b.once.Do(func() { close(b.closed) })
+	return nil
 }
 
 // keepRaw stores the message as sent: its headers and body.

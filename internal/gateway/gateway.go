@@ -54,6 +54,8 @@ type Gateway struct {
 	certs   sync.Map // certificate ID -> *x509.Certificate
 	clients sync.Map // partner ID -> *partnerClient
 	wake    chan struct{}
+
+	strangers strangerWindow // messages from unknown partners recorded lately
 }
 
 // New makes a gateway. Call Run to start its workers.

@@ -586,3 +586,33 @@ func mimeHeader(hh http.Header) (h mime.Header) {
 	}
 	return h
 }
+
+// TestRawCopyOfEarlyRefusal: a partner that answers before it has read the
+// whole message (and goes on reading) leaves us a raw copy of everything
+// that was sent, not of what was sent by the time the answer came.
+func TestRawCopyOfEarlyRefusal(t *testing.T) {
+	alpha, beta := newNode(t, "ALPHA"), newNode(t, "BETA")
+	var received atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
+			t.Error(err)
+		}
+		http.Error(w, "no thanks", http.StatusServiceUnavailable)
+		w.(http.Flusher).Flush()
+		time.Sleep(300 * time.Millisecond) // the sender has its answer and is still sending
+		n, _ := io.Copy(io.Discard, r.Body)
+		received.Store(n)
+	}))
+	t.Cleanup(srv.Close)
+	p := alpha.partnerOf(t, beta, func(p *as2gate.Partner) { p.URL, p.Retries, p.Encrypt = srv.URL, 0, "" })
+	content := append(bytes.Repeat([]byte("ISA*00*0123456789~"), 1<<19), "IEA*1*000000001~"...) // 9 MiB
+	m := alpha.waitFinal(t, alpha.send(t, p, "big.x12", content).ID)
+	if m.Status != as2gate.StatusFailed || !strings.Contains(m.Reason, "503") {
+		t.Fatalf("status %s: %s", m.Status, m.Reason)
+	}
+	raw := alpha.readMaybe(m.RawKey)
+	_, body, ok := bytes.Cut(raw, []byte("\r\n\r\n"))
+	if !ok || int64(len(body)) != received.Load() || !bytes.Contains(body, []byte("IEA*1*000000001~")) {
+		t.Fatalf("raw copy has %d body bytes (header found: %v), the partner read %d", len(body), ok, received.Load())
+	}
+}

@@ -181,12 +181,12 @@ func (g *Gateway) postMDN(ctx context.Context, m *as2gate.Message) error {
 	for _, f := range h.Fields {
 		req.Header.Add(f.Name, f.Value)
 	}
-	var client *http.Client
-	if p, perr := g.store.GetPartner(ctx, m.PartnerID); perr == nil {
-		client, err = g.client(ctx, p)
-	} else {
-		client, err = http.DefaultClient, nil
+	// The partner's client: its timeouts, its TLS trust, no redirects.
+	p, err := g.store.GetPartner(ctx, m.PartnerID)
+	if err != nil {
+		return fmt.Errorf("the partner: %w", err)
 	}
+	client, err := g.client(ctx, p)
 	if err != nil {
 		return err
 	}

@@ -318,8 +318,16 @@ func describeSecurity(msg *as2.Message) string {
 
 // recordUnknownPartner keeps a trace, visible to the station's owner, of a
 // message from an AS2 identifier that is not a partner.
+// Only so many are recorded each minute (see strangerRecordsPerMinute).
 func (g *Gateway) recordUnknownPartner(ctx context.Context, st *as2gate.Station, from, msgID string, h mime.Header) {
 	now := g.now()
+	ok, dropped := g.strangers.admit(now)
+	if dropped > 0 {
+		g.log.Warn("messages from unknown partners refused without a record (too many in a minute)", "count", dropped)
+	}
+	if !ok {
+		return
+	}
 	m := &as2gate.Message{
 		ID: as2gate.NewID(), Direction: as2gate.Inbound, StationID: st.ID, StationAS2ID: st.AS2ID, PartnerAS2ID: from,
 		MessageID: msgID, Subject: decodeSubject(h.Get("Subject")), Status: as2gate.StatusRejected,

@@ -32,6 +32,15 @@ func stagedRaw(id string) string         { return stagingPrefix + id + "-raw" }
 func stagedMDN(id string) string         { return stagingPrefix + id + "-mdn" }
 func stagedFile(id string, i int) string { return stagingPrefix + id + "-file-" + strconv.Itoa(i) }
 
+// stagedKeys are the names m's blobs have while staged.
+func stagedKeys(m *as2gate.Message) []string {
+	keys := []string{stagedRaw(m.ID), stagedMDN(m.ID)}
+	for i := range m.Files {
+		keys = append(keys, stagedFile(m.ID, i))
+	}
+	return keys
+}
+
 // finalKey is where a staged blob of m belongs, "" if the name is not one.
 func finalKey(m *as2gate.Message, staged string) string {
 	suffix, ok := strings.CutPrefix(staged, stagingPrefix+m.ID+"-")
