@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
 
+	"github.com/as2gate/as2gate"
 	"github.com/as2gate/as2gate/internal/config"
 	"github.com/as2gate/as2gate/internal/fsblob"
 	"github.com/as2gate/as2gate/internal/gateway"
@@ -33,6 +37,10 @@ func openInstallation(ctx context.Context, inst *config.Installation, opt gatewa
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
+	if err := checkMasterKey(ctx, store, box); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("master key (%s): %w", keySource(inst), err)
+	}
 	if opt.TempDir == "" {
 		opt.TempDir = blobs.TempDir()
 	}
@@ -40,3 +48,59 @@ func openInstallation(ctx context.Context, inst *config.Installation, opt gatewa
 }
 
 func (i *installation) Close() error { return i.store.Close() }
+
+// masterKeyCheck names the setting that holds the check value: a known text
+// sealed with the master key, which opens only with the same key.
+const masterKeyCheck = "master_key_check"
+
+var errWrongMasterKey = errors.New("this is not the master key that sealed the private keys in the database")
+
+// checkMasterKey makes a wrong master key stop the start, rather than every
+// message later, when a private key fails to open. The first start records
+// the check value; a database from before the check gets it too, once a
+// private key already sealed there has opened with the key.
+func checkMasterKey(ctx context.Context, store *sqlstore.Store, box *secretbox.Box) error {
+	check, err := store.Setting(ctx, masterKeyCheck)
+	if as2gate.ErrorCode(err) == as2gate.ENotFound {
+		if err := openAnyPrivateKey(ctx, store, box); err != nil {
+			return err
+		}
+		if check, err = box.Seal([]byte(masterKeyCheck), nil); err != nil {
+			return err
+		}
+		check, err = store.InitSetting(ctx, masterKeyCheck, check)
+	}
+	if err != nil {
+		return err
+	}
+	if text, err := box.Open(check, nil); err != nil || !bytes.Equal(text, []byte(masterKeyCheck)) {
+		return errWrongMasterKey
+	}
+	return nil
+}
+
+// openAnyPrivateKey opens one sealed private key, if the database has any.
+func openAnyPrivateKey(ctx context.Context, store *sqlstore.Store, box *secretbox.Box) error {
+	certs, err := store.ListCertificates(ctx)
+	if err != nil {
+		return err
+	}
+	for _, c := range certs {
+		if c.HasPrivateKey() {
+			// Bound to the certificate's ID, as the gateway seals keys.
+			if _, err := box.Open(c.PrivateKey, []byte(c.ID)); err != nil {
+				return errWrongMasterKey
+			}
+			return nil
+		}
+	}
+	return nil
+}
+
+// keySource names where the master key came from, for the operator to check.
+func keySource(inst *config.Installation) string {
+	if inst.MasterKey != "" {
+		return "AS2GATE_MASTER_KEY"
+	}
+	return filepath.Join(inst.DataDir, secretbox.KeyFile)
+}
