@@ -9,8 +9,10 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io/fs"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -95,6 +97,9 @@ func Open(ctx context.Context, dbURL string) (*Store, error) {
 			// Every pooled connection would open its own empty database.
 			return nil, as2gate.Invalid("database", "an in-memory SQLite database is not supported; give a file path")
 		}
+		if err := createPrivate(path); err != nil {
+			return nil, as2gate.Wrap(as2gate.EUnavailable, err, "cannot create the sqlite database")
+		}
 		// A file: URI with an escaped path, so that a path with ? or #
 		// is not taken for parameters.
 		driver, dsn, d = "sqlite", "file:"+(&url.URL{Path: path}).EscapedPath()+"?"+sqliteParams, sqliteDialect
@@ -125,6 +130,27 @@ func Open(ctx context.Context, dbURL string) (*Store, error) {
 		go s.commitGroups()
 	}
 	return s, nil
+}
+
+// createPrivate creates a missing SQLite file for its owner only: it holds
+// password hashes and sealed keys, and SQLite would make it 0644 less the
+// umask. SQLite gives its -wal and -shm files the mode of the database
+// file, and takes an empty file for a new database.
+func createPrivate(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	// Exactly 0600 whatever the umask: 0600 less a umask of 0200, say,
+	// would be a database no one can write.
+	err = f.Chmod(0o600)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Ping checks that the database answers, for health checks.
