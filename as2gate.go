@@ -126,6 +126,18 @@ func NewID() string {
 	return idEncoding.EncodeToString(b[:])
 }
 
+// IDFloor returns the smallest ID of the millisecond of t: IDs made at t or
+// later sort at or after it, IDs made before t sort before it. A time
+// window is thus a range of IDs, which the primary key of a table serves.
+// Times before 1970 give the floor of 1970, times beyond the 48 bits of
+// milliseconds (the year 10889) the floor of the last millisecond.
+func IDFloor(t time.Time) string {
+	ms := min(max(t.UnixMilli(), 0), 1<<48-1)
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(ms)<<16)
+	return idEncoding.EncodeToString(b[:])
+}
+
 var (
 	idMu         sync.Mutex
 	lastID       [16]byte

@@ -101,9 +101,12 @@ type MessageFilter struct {
 	Status    []Status
 	MessageID string // AS2 Message-ID
 	Subject   string // substring
-	Since     time.Time
-	Until     time.Time
-	Read      *bool // read (true) or unread (false) inbound messages; nil for all
+	// Since and Until bound the time a message was made, [Since, Until),
+	// as its ID tells it (see IDFloor): the record's creation, to the
+	// millisecond, and in the order of lists even when the clock stepped back.
+	Since time.Time
+	Until time.Time
+	Read  *bool // read (true) or unread (false) inbound messages; nil for all
 	// After is the cursor: the ID of the last message of the previous
 	// page (lists are newest first).
 	After string

@@ -159,6 +159,8 @@ func TestMessageReadState(t *testing.T) {
 		b := message(w.station, w.partner, as2gate.Inbound, as2gate.StatusReceived, "<b@them>")
 		must(t, s.CreateMessage(ctx, a))
 		must(t, s.CreateMessage(ctx, b))
+		// Outbound messages are neither read nor unread.
+		must(t, s.CreateMessage(ctx, message(w.station, w.partner, as2gate.Outbound, as2gate.StatusSent, "<c@us>")))
 		at := stored(time.Now())
 		must(t, s.SetMessageRead(ctx, a.ID, at))
 		got, err := s.GetMessage(ctx, a.ID)

@@ -333,6 +333,12 @@ func pageSize(limit int) int {
 // ListMessages returns the messages matching f, newest first, with their
 // files: at most f.Limit (50 when zero, 1000 at most) after the cursor f.After.
 func (s *Store) ListMessages(ctx context.Context, f as2gate.MessageFilter) ([]*as2gate.Message, error) {
+	query, a := listQuery(f)
+	return s.queryMessages(ctx, "messages", query, a...)
+}
+
+// listQuery is the query of ListMessages, and its arguments.
+func listQuery(f as2gate.MessageFilter) (string, args) {
 	var a args
 	var where []string
 	eq := func(column, value string) {
@@ -355,17 +361,22 @@ func (s *Store) ListMessages(ctx context.Context, f as2gate.MessageFilter) ([]*a
 		// Case-insensitive on both engines (ASCII only on SQLite).
 		where = append(where, `LOWER(subject) LIKE LOWER(`+a.add("%"+escapeLike(f.Subject)+"%")+`) ESCAPE '\'`)
 	}
+	// The time of a message is that of its ID (see MessageFilter), so a
+	// window is a range of the primary key or of the indexes ending in id.
 	if !f.Since.IsZero() {
-		where = append(where, "created_at >= "+a.add(millis(f.Since)))
+		where = append(where, "id >= "+a.add(as2gate.IDFloor(f.Since)))
 	}
 	if !f.Until.IsZero() {
-		where = append(where, "created_at < "+a.add(millis(f.Until)))
+		where = append(where, "id < "+a.add(as2gate.IDFloor(f.Until)))
 	}
+	// Read state is one of inbound messages. The literals, not parameters,
+	// let the planners match the partial index messages_unread, whose
+	// WHERE they must see implied by the query's.
 	if f.Read != nil {
 		if *f.Read {
-			where = append(where, "read_at IS NOT NULL")
+			where = append(where, "direction = 'in' AND read_at IS NOT NULL")
 		} else {
-			where = append(where, "read_at IS NULL")
+			where = append(where, "direction = 'in' AND read_at IS NULL")
 		}
 	}
 	if f.After != "" {
@@ -376,7 +387,7 @@ func (s *Store) ListMessages(ctx context.Context, f as2gate.MessageFilter) ([]*a
 		query += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	query += ` ORDER BY id DESC LIMIT ` + a.add(pageSize(f.Limit))
-	return s.queryMessages(ctx, "messages", query, a...)
+	return query, a
 }
 
 // escapeLike makes s match itself in a LIKE pattern with ESCAPE '\'.

@@ -147,6 +147,7 @@ func TestListMessages(t *testing.T) {
 			m := message(st, p, dir, status, as2gate.NewID()+"@x")
 			m.Subject = subject
 			m.CreatedAt = base.Add(time.Duration(len(all)) * time.Hour)
+			m.ID = as2gate.IDFloor(m.CreatedAt) // as NewID makes it at that time
 			m.Files = []as2gate.File{{Name: subject + ".edi", Key: "k/" + m.MessageID}}
 			must(t, s.CreateMessage(ctx, m))
 			all = append(all, m)
@@ -157,8 +158,6 @@ func TestListMessages(t *testing.T) {
 		m2 := add(st2, w.partner, as2gate.Outbound, as2gate.StatusFailed, "Order_1")
 		m3 := add(st2, p2, as2gate.Inbound, as2gate.StatusRejected, "Order 1")
 		m4 := add(w.station, w.partner, as2gate.Outbound, as2gate.StatusQueued, `Back\slash`)
-		// IDs made in the same millisecond are in random order: lists
-		// follow the IDs.
 		newest := newestFirst(all...)
 
 		for _, c := range []struct {
