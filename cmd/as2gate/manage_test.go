@@ -244,11 +244,39 @@ func TestManageCommands(t *testing.T) {
 	if got := c.ok("message", "download", sent.ID); got != "ISA*00*~GS*PO~ST*850~\n" {
 		t.Fatalf("download %q", got)
 	}
+	// --out names a directory, made when missing, when it ends with a
+	// slash or the message has several files; else the one file.
+	invoice := writeFile(t, filepath.Join(files, "invoice.edi"), []byte("UNB+UNOA:2+A+X'\n"))
+	var two client.Message
+	c.json(&two, "send", "--station", "A", "--partner", "X", payload, invoice)
+	outs := t.TempDir()
+	for _, d := range []struct {
+		name, id, out string
+		want          []string // the files written, under outs
+		dirs          []string // the directories made, under outs
+	}{
+		{"existing directory", sent.ID, outs, []string{"order.x12"}, nil},
+		{"new directory, slash", sent.ID, filepath.Join(outs, "a", "b") + string(filepath.Separator), []string{"a/b/order.x12"}, []string{"a", "a/b"}},
+		{"new directory, two files", two.ID, filepath.Join(outs, "c"), []string{"c/order.x12", "c/invoice.edi"}, []string{"c"}},
+		{"new file", sent.ID, filepath.Join(outs, "po.x12"), []string{"po.x12"}, nil},
+	} {
+		c.ok("message", "download", d.id, "--out", d.out)
+		for _, f := range d.want {
+			if data, err := os.ReadFile(filepath.Join(outs, f)); err != nil || len(data) == 0 {
+				t.Errorf("%s: %s: %q, %v", d.name, f, data, err)
+			}
+		}
+		for _, dir := range d.dirs {
+			if fi, err := os.Stat(filepath.Join(outs, dir)); err != nil || fi.Mode().Perm() != 0o750 {
+				t.Errorf("%s: directory %s: %v, %v; want mode 0750", d.name, dir, fi, err)
+			}
+		}
+	}
 	c.fail("has no MDN", "message", "mdn", sent.ID)
 	c.fail("is still queued", "message", "resend", sent.ID)
 
 	// Deleting: refused while messages are in progress.
-	c.fail(`station "A" has 2 message(s) in progress`, "station", "delete", "A")
+	c.fail(`station "A" has 3 message(s) in progress`, "station", "delete", "A")
 	var canceled client.Message
 	c.json(&canceled, "message", "cancel", sent.ID)
 	if canceled.Status != "canceled" {
@@ -413,6 +441,28 @@ func TestRowCleansControlCharacters(t *testing.T) {
 		row(&b, tt.in, "x")
 		if got := b.String(); got != tt.want+"\tx\n" {
 			t.Errorf("row(%q) wrote %q, want %q", tt.in, got, tt.want+"\tx\n")
+		}
+	}
+}
+
+func TestIsPlainFileName(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		ok   bool
+	}{
+		{"order.x12", true},
+		{"..order", true},
+		{"", false},
+		{".", false},
+		{"..", false},
+		{"../order.x12", false},
+		{"a/b", false},
+		{"/etc/passwd", false},
+		{`..\order.x12`, false},
+		{"order\x00.x12", false},
+	} {
+		if got := isPlainFileName(c.name); got != c.ok {
+			t.Errorf("isPlainFileName(%q) = %v, want %v", c.name, got, c.ok)
 		}
 	}
 }

@@ -165,9 +165,10 @@ func messageMDN(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 func messageDownload(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	m := newMgmt("message download", "ID", "Writes the files of a message: one file to stdout, or to --out FILE; all of them\n"+
-		"(or the one --index picks) into the existing directory --out DIR, under their own names.", false, stdout, stderr)
+		"(or the one --index picks) into the directory --out DIR, under their own names. DIR is made\n"+
+		"when missing if it ends with a slash or the message has several files.", false, stdout, stderr)
 	index := m.fs.Int("index", -1, "only the file with this `index` (from 0, as message show lists them)")
-	out := m.fs.String("out", "", "a `file` to write the one file to, or an existing directory for all of them")
+	out := m.fs.String("out", "", "a `file` to write the one file to, or a directory for all of them (made when missing)")
 	pos, err := m.parse(args, 1)
 	if err != nil {
 		return err
@@ -197,8 +198,14 @@ func messageDownload(ctx context.Context, args []string, stdout, stderr io.Write
 	dir := ""
 	if fi, err := os.Stat(*out); err == nil && fi.IsDir() {
 		dir = *out
+	} else if *out != "" && (len(indexes) > 1 || os.IsPathSeparator((*out)[len(*out)-1])) {
+		// Several files, or a name ending in a slash: a directory is meant.
+		if err := os.MkdirAll(*out, 0o750); err != nil {
+			return err
+		}
+		dir = *out
 	} else if len(indexes) > 1 {
-		return &exitError{status: 2, err: fmt.Errorf("message %s has %d files: give --index, or --out with an existing directory", msg.ID, len(indexes))}
+		return &exitError{status: 2, err: fmt.Errorf("message %s has %d files: give --index, or --out with a directory", msg.ID, len(indexes))}
 	}
 	for _, i := range indexes {
 		switch {
@@ -206,7 +213,7 @@ func messageDownload(ctx context.Context, args []string, stdout, stderr io.Write
 			// The names were made safe when stored; a server is not
 			// trusted to have done it.
 			name := msg.Files[i].Name
-			if name != filepath.Base(name) || name == "." || name == ".." || strings.ContainsAny(name, `/\`+"\x00") {
+			if !isPlainFileName(name) {
 				return fmt.Errorf("file %d of message %s has an unsafe name %q", i, msg.ID, name)
 			}
 			err = downloadTo(ctx, b, msg.ID, i, filepath.Join(dir, name), stderr)
@@ -220,6 +227,13 @@ func messageDownload(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 	}
 	return nil
+}
+
+// isPlainFileName reports whether name is one element of a path that
+// stays in the directory it is joined to: not empty, no volume, no
+// separator of any system, not "." or "..", no NUL.
+func isPlainFileName(name string) bool {
+	return name == filepath.Base(name) && name != "." && name != ".." && !strings.ContainsAny(name, `/\`+"\x00")
 }
 
 // download streams a file of a message to w and checks its digest.
