@@ -128,7 +128,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "sending to %s...\n", cfg.URL)
+	fmt.Fprintf(stderr, "sending to %s...\n", redactURL(cfg.URL))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	res := run.Execute(ctx)
