@@ -17,7 +17,7 @@ const roles = "admin (everything), manager (stations, partners, certificates),\n
 
 func runUser(args []string, stdout, stderr io.Writer) error {
 	return runGroup("user", []subcommand{
-		{"create", "create a user (password from $AS2GATE_PASSWORD or a prompt)", userCreate},
+		{"create", "create a user (password from $AS2GATE_NEW_PASSWORD or a prompt)", userCreate},
 		{"list", "list the users", userList},
 		{"delete", "delete a user (never the last administrator)", userDelete},
 		{"password", "set a user's password, which ends the user's logins", userPassword},
@@ -26,7 +26,7 @@ func runUser(args []string, stdout, stderr io.Writer) error {
 
 func userCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	m := newMgmt("user create", "", "Creates a user of the REST API and the console, with a role: "+roles+".\n"+
-		"The password (10 characters or more) is $AS2GATE_PASSWORD, or else asked for.", true, stdout, stderr)
+		"The password (10 characters or more) is $AS2GATE_NEW_PASSWORD, or else asked for.", true, stdout, stderr)
 	username := m.fs.String("username", "", "the user's `name`: letters, digits and . _ @ -")
 	role := m.fs.String("role", "", "the user's `role`: admin, manager, operator or viewer")
 	if _, err := m.parse(args, 0); err != nil {
@@ -96,7 +96,7 @@ func userDelete(ctx context.Context, args []string, stdout, stderr io.Writer) er
 }
 
 func userPassword(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	m := newMgmt("user password", "USERNAME", "Sets the password of a user (given its name or ID) to $AS2GATE_PASSWORD, or to one\n"+
+	m := newMgmt("user password", "USERNAME", "Sets the password of a user (given its name or ID) to $AS2GATE_NEW_PASSWORD, or to one\n"+
 		"asked for, and ends the user's logins.", true, stdout, stderr)
 	pos, err := m.parse(args, 1)
 	if err != nil {

@@ -14,11 +14,18 @@ import (
 // maxPasswordLine bounds a password read from stdin.
 const maxPasswordLine = 4 << 10
 
-// readPassword returns $AS2GATE_PASSWORD, or asks for the password: on a
-// terminal without echo (twice when confirm, for a new password), else as
-// the first line of stdin (a script's pipe).
-func readPassword(stderr io.Writer, confirm bool) (string, error) {
-	if pw := os.Getenv("AS2GATE_PASSWORD"); pw != "" {
+// readPassword returns the caller's password (newPassword false) from
+// $AS2GATE_PASSWORD, or a password to set (newPassword true) from
+// $AS2GATE_NEW_PASSWORD; else it asks: on a terminal without echo (twice
+// for a new password), or as the first line of stdin (a script's pipe).
+// A new password has a variable of its own: AS2GATE_PASSWORD, exported
+// for a session, would otherwise quietly become another user's password.
+func readPassword(stderr io.Writer, newPassword bool) (string, error) {
+	env, prompt := "AS2GATE_PASSWORD", "Password"
+	if newPassword {
+		env, prompt = "AS2GATE_NEW_PASSWORD", "New password"
+	}
+	if pw := os.Getenv(env); pw != "" {
 		return pw, nil
 	}
 	fd := int(os.Stdin.Fd())
@@ -32,7 +39,7 @@ func readPassword(stderr io.Writer, confirm bool) (string, error) {
 		}
 		pw := strings.TrimRight(line, "\r\n")
 		if pw == "" {
-			return "", &exitError{status: 2, err: errors.New("no password: set AS2GATE_PASSWORD, or give it on stdin")}
+			return "", &exitError{status: 2, err: fmt.Errorf("no password: set %s, or give it on stdin", env)}
 		}
 		return pw, nil
 	}
@@ -45,11 +52,11 @@ func readPassword(stderr io.Writer, confirm bool) (string, error) {
 		}
 		return string(b), nil
 	}
-	pw, err := ask("Password: ")
-	if err != nil || !confirm {
+	pw, err := ask(prompt + ": ")
+	if err != nil || !newPassword {
 		return pw, err
 	}
-	again, err := ask("Password again: ")
+	again, err := ask(prompt + " again: ")
 	if err != nil {
 		return "", err
 	}

@@ -148,7 +148,7 @@ func TestCLIRemote(t *testing.T) {
 	}
 	local("apikey", "revoke", key.ID)
 	fails("API key revoked", 1, []string{"AS2GATE_SERVER=" + s.url, "AS2GATE_TOKEN=" + key.Secret}, "message", "list")
-	run("", []string{"AS2GATE_PASSWORD=another password 1"}, "user", "password", "carl", "--server", s.url, "--token", s.tokens["admin"])
+	run("", []string{"AS2GATE_NEW_PASSWORD=another password 1"}, "user", "password", "carl", "--server", s.url, "--token", s.tokens["admin"])
 	fails("wrong username or password", 1, []string{"AS2GATE_PASSWORD=new password 1234"}, "login", "--server", s.url, "--username", "carl")
 	run("", []string{"AS2GATE_PASSWORD=another password 1"}, "login", "--server", s.url, "--username", "carl")
 	remote("admin", "user", "delete", "carl")

@@ -54,7 +54,7 @@ func start(t *testing.T, name string, flags ...string) *server {
 	t.Helper()
 	s := &server{Server: e2e.NewServer(t, bin, name, append(slices.Clone(fastFlags), flags...)...), as: map[string]*client.Client{}, tokens: map[string]string{}}
 	s.url = fmt.Sprintf("http://127.0.0.1:%d", s.AdminPort)
-	if _, stderr, code := cli(t, "", []string{"AS2GATE_PASSWORD=" + password},
+	if _, stderr, code := cli(t, "", []string{"AS2GATE_NEW_PASSWORD=" + password},
 		"user", "create", "--data", s.Data, "--username", "admin-user", "--role", "admin"); code != 0 {
 		t.Fatalf("user create: status %d: %s", code, stderr)
 	}
