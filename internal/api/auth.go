@@ -21,6 +21,8 @@ func (a *API) getOpenAPI(w http.ResponseWriter, r *http.Request) error {
 // login checks a username and password under the rate limit: too many
 // failures for the username or from the client's address lock both out
 // for a while (429 with Retry-After), whether the password is right or not.
+// The attempt counts before the password is checked, so that parallel
+// requests cannot all be checked before the first failure is recorded.
 func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	var req client.TokenRequest
 	if err := decodeJSON(w, r, &req); err != nil {
@@ -28,22 +30,19 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	// Case-folded, so that "Admin" and "admin" share one count.
 	keys := []string{"user:" + strings.ToLower(req.Username), "addr:" + remoteAddr(r)}
-	if wait := a.limiter.wait(keys...); wait > 0 {
-		err := as2gate.Errorf(as2gate.ERateLimited, "too many failed logins: try again in %d seconds", secondsUp(wait))
+	if wait := a.limiter.begin(keys...); wait > 0 {
+		err := as2gate.Errorf(as2gate.ERateLimited, "too many login attempts: try again in %d seconds", secondsUp(wait))
 		ctx := service.WithActor(r.Context(), req.Username, remoteAddr(r))
 		a.svc.Audit(ctx, "auth.login", req.Username, err)
 		w.Header().Set("Retry-After", strconv.Itoa(secondsUp(wait)))
 		return err
 	}
 	tokens, err := a.svc.Login(r.Context(), req.Username, req.Password)
-	switch {
-	case as2gate.ErrorCode(err) == as2gate.EUnauthorized:
-		a.limiter.fail(keys...)
-		return err
-	case err != nil:
+	a.limiter.end(as2gate.ErrorCode(err) == as2gate.EUnauthorized, keys...)
+	if err != nil {
 		return err
 	}
-	a.limiter.succeed(keys[0])
+	a.limiter.forget(keys[0])
 	writeJSON(w, http.StatusOK, tokens)
 	return nil
 }

@@ -1,10 +1,15 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -210,20 +215,130 @@ func TestLoginRateLimit(t *testing.T) {
 	}
 }
 
-// TestLimiterBounded: the limiter forgets stale keys.
+// TestLoginRateLimitParallel: attempts count before the password is
+// checked, so parallel wrong passwords cannot all pass the limit before
+// the first failure is recorded.
+func TestLoginRateLimitParallel(t *testing.T) {
+	e := newEnv(t, envOptions{limit: LoginLimit{Failures: 3, Window: time.Minute, Lockout: time.Minute, MaxLockout: time.Hour}})
+	bad, _ := json.Marshal(client.TokenRequest{Username: "viewer-user", Password: "wrong password"})
+	statuses := make(chan int, 20)
+	var wg sync.WaitGroup
+	for range cap(statuses) {
+		wg.Go(func() {
+			resp, err := http.Post(e.srv.URL+Prefix+"/auth/token", "application/json", bytes.NewReader(bad))
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			resp.Body.Close()
+			statuses <- resp.StatusCode
+		})
+	}
+	wg.Wait()
+	close(statuses)
+	count := map[int]int{}
+	for s := range statuses {
+		count[s]++
+	}
+	if count[401] > 3 || count[401]+count[429] != cap(statuses) {
+		t.Fatalf("answers %v: want at most 3 password checks, the rest 429", count)
+	}
+}
+
+// TestLimiter drives the limiter through attempts (+ begun, - failed,
+// = succeeded) and checks which are let through.
+func TestLimiter(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		limit LoginLimit
+		steps string // one character per step, on the key "k"
+		want  string // y: begun, n: refused (for + only; other steps: .)
+	}{
+		{"failures lock out", LoginLimit{Failures: 2}, "+-+-+", "y.y.n"},
+		{"attempts in flight count", LoginLimit{Failures: 2}, "+++", "yyn"},
+		{"a success frees its place", LoginLimit{Failures: 2}, "+=+=+=+", "y.y.y.y"},
+		{"a success forgets failures", LoginLimit{Failures: 2}, "+-+=+-+", "y.y.y.y"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLimiter(tc.limit)
+			got := ""
+			for _, step := range tc.steps {
+				switch step {
+				case '+':
+					got += map[bool]string{true: "y", false: "n"}[l.begin("k") == 0]
+				case '-':
+					l.end(true, "k")
+					got += "."
+				case '=':
+					l.end(false, "k")
+					l.forget("k")
+					got += "."
+				}
+			}
+			if got != tc.want {
+				t.Fatalf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestLimiterLockoutCapped: lockouts double up to MaxLockout, itself at
+// most maxLockout, with no overflow however long the settings.
+func TestLimiterLockoutCapped(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		limit LoginLimit
+		want  []time.Duration // the wait after each lockout
+	}{
+		{"doubles to the maximum", LoginLimit{Failures: 1, Lockout: time.Minute, MaxLockout: 3 * time.Minute},
+			[]time.Duration{time.Minute, 2 * time.Minute, 3 * time.Minute, 3 * time.Minute}},
+		{"huge settings", LoginLimit{Failures: 1, Lockout: 1000 * time.Hour, MaxLockout: 100_000 * time.Hour},
+			[]time.Duration{maxLockout, maxLockout}},
+		{"long first lockout", LoginLimit{Failures: 1, Lockout: 10 * time.Hour},
+			slices.Repeat([]time.Duration{time.Hour}, 71)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := newLimiter(tc.limit)
+			clock := time.Now()
+			l.now = func() time.Time { return clock }
+			for i, want := range tc.want {
+				if w := l.begin("k"); w != 0 {
+					t.Fatalf("lockout %d: refused for %v before it", i, w)
+				}
+				l.end(true, "k")
+				if got := l.begin("k"); got != want {
+					t.Fatalf("lockout %d: wait %v, want %v", i, got, want)
+				}
+				clock = clock.Add(want)
+			}
+		})
+	}
+}
+
+// TestLimiterBounded: the limiter tracks at most maxTracked keys. When
+// full of keys that still count, a new key is refused (429) rather than
+// tracked or let through uncounted; stale keys make room.
 func TestLimiterBounded(t *testing.T) {
-	l := newLimiter(LoginLimit{})
+	l := newLimiter(LoginLimit{Failures: 5})
 	clock := time.Now()
 	l.now = func() time.Time { return clock }
 	for i := range maxTracked {
-		l.fail(strconv.Itoa(i))
+		key := strconv.Itoa(i)
+		if l.begin(key) != 0 {
+			t.Fatalf("key %d refused", i)
+		}
+		l.end(true, key)
 	}
-	l.fail("one more") // no room: not tracked
-	if len(l.entries) != maxTracked {
-		t.Fatalf("%d entries", len(l.entries))
+	if l.begin("one more") == 0 {
+		t.Fatal("a new key was let through a full table")
 	}
-	clock = clock.Add(2 * time.Hour)
-	l.fail("later")
+	if len(l.entries) != maxTracked || l.entries["0"].failures != 1 {
+		t.Fatalf("%d entries, key 0 %+v: counted failures lost", len(l.entries), l.entries["0"])
+	}
+	clock = clock.Add(time.Minute)
+	if l.begin("later") != 0 {
+		t.Fatal("refused after the failures went stale")
+	}
 	if len(l.entries) != 1 {
 		t.Fatalf("%d entries after pruning, want 1", len(l.entries))
 	}

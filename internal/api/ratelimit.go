@@ -10,15 +10,27 @@ type LoginLimit struct {
 	Failures   int           // failures allowed within Window; 5 by default
 	Window     time.Duration // 1 minute by default
 	Lockout    time.Duration // the first lockout; 1 minute by default
-	MaxLockout time.Duration // lockouts double up to this; 1 hour by default
+	MaxLockout time.Duration // lockouts double up to this; 1 hour by default, at most maxLockout
 }
 
-// maxTracked bounds the usernames and addresses tracked. Past it, stale
-// entries are dropped; when none is stale, new keys go untracked rather
-// than let an attacker with many addresses exhaust memory.
-const maxTracked = 100_000
+const (
+	// maxTracked bounds the usernames and addresses tracked. Past it,
+	// stale entries are dropped; when none is stale, logins are refused
+	// rather than let an attacker with many addresses exhaust memory or
+	// make the limiter forget counted failures.
+	maxTracked = 100_000
+	// maxLockout caps any lockout: a locked-out user waits at most a day.
+	maxLockout = 24 * time.Hour
+	// inFlightWait is the Retry-After of a login refused because the
+	// attempts still being checked fill its key's budget: a password
+	// check takes well under a second.
+	inFlightWait = time.Second
+)
 
-// limiter counts failed logins per key (a username, a client address).
+// limiter counts login attempts per key (a username, a client address).
+// An attempt counts from before its password is checked (begin) until
+// it is settled (end): parallel attempts cannot all pass before the
+// first failure is recorded.
 type limiter struct {
 	cfg LoginLimit
 	now func() time.Time
@@ -28,7 +40,8 @@ type limiter struct {
 }
 
 type attempts struct {
-	failures    int
+	inFlight    int // attempts begun and not ended
+	failures    int // failures within the window that began at windowStart
 	windowStart time.Time
 	lockedUntil time.Time
 	lockouts    int // lockouts so far: each doubles the next
@@ -47,66 +60,116 @@ func newLimiter(cfg LoginLimit) *limiter {
 	if cfg.MaxLockout <= 0 {
 		cfg.MaxLockout = time.Hour
 	}
+	cfg.MaxLockout = min(cfg.MaxLockout, maxLockout)
+	cfg.Lockout = min(cfg.Lockout, cfg.MaxLockout)
 	return &limiter{cfg: cfg, now: time.Now, entries: map[string]*attempts{}}
 }
 
-// wait is how long the keys are locked out; 0 when none is.
-func (l *limiter) wait(keys ...string) time.Duration {
+// begin counts an attempt against each key, or refuses it and returns
+// how long to wait (then nothing is counted): when a key is locked out,
+// when its failures and attempts in flight reach the limit, or when there
+// is no room to track a new key.
+func (l *limiter) begin(keys ...string) (wait time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
-	var longest time.Duration
+	fresh := 0
 	for _, k := range keys {
-		if e := l.entries[k]; e != nil && now.Before(e.lockedUntil) {
-			longest = max(longest, e.lockedUntil.Sub(now))
+		e := l.entries[k]
+		if e == nil {
+			fresh++
+			continue
+		}
+		if now.Sub(e.windowStart) >= l.cfg.Window {
+			e.failures, e.windowStart = 0, now
+		}
+		switch {
+		case now.Before(e.lockedUntil):
+			wait = max(wait, e.lockedUntil.Sub(now))
+		case e.failures+e.inFlight >= l.cfg.Failures:
+			wait = max(wait, inFlightWait)
 		}
 	}
-	return longest
+	if wait > 0 {
+		return wait
+	}
+	if fresh > 0 && len(l.entries)+fresh > maxTracked && !l.prune(now, fresh) {
+		return l.cfg.Window
+	}
+	for _, k := range keys {
+		e := l.entries[k]
+		if e == nil {
+			e = &attempts{windowStart: now}
+			l.entries[k] = e
+		}
+		e.inFlight++
+	}
+	return 0
 }
 
-// fail counts a failed login against each key.
-func (l *limiter) fail(keys ...string) {
+// end settles an attempt begun: failed counts a failure against each key,
+// locking it out once it has too many.
+func (l *limiter) end(failed bool, keys ...string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
 	for _, k := range keys {
 		e := l.entries[k]
 		if e == nil {
-			if len(l.entries) >= maxTracked && !l.prune(now) {
-				continue
-			}
-			e = &attempts{}
-			l.entries[k] = e
+			continue
+		}
+		e.inFlight--
+		if !failed {
+			l.dropIdle(k, e)
+			continue
 		}
 		if now.Sub(e.windowStart) >= l.cfg.Window {
 			e.failures, e.windowStart = 0, now
 		}
 		e.failures++
 		if e.failures >= l.cfg.Failures {
-			lock := l.cfg.Lockout << min(e.lockouts, 20)
-			e.lockedUntil = now.Add(min(lock, l.cfg.MaxLockout))
+			e.lockedUntil = now.Add(l.lockout(e.lockouts))
 			e.lockouts++
 			e.failures, e.windowStart = 0, now
 		}
 	}
 }
 
-// succeed forgets the failures of the keys.
-func (l *limiter) succeed(keys ...string) {
+// lockout is the length of the lockout after n earlier ones: doubled n
+// times, bounded by MaxLockout before each doubling so it cannot overflow.
+func (l *limiter) lockout(n int) time.Duration {
+	d := l.cfg.Lockout
+	for ; n > 0 && d < l.cfg.MaxLockout; n-- {
+		d *= 2
+	}
+	return min(d, l.cfg.MaxLockout)
+}
+
+// forget clears the failures and lockouts of a key (a user who logged in),
+// keeping its attempts in flight counted.
+func (l *limiter) forget(key string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for _, k := range keys {
-		delete(l.entries, k)
+	if e := l.entries[key]; e != nil {
+		*e = attempts{inFlight: e.inFlight, windowStart: e.windowStart}
+		l.dropIdle(key, e)
 	}
 }
 
-// prune drops the entries that neither lock nor count any more, and
-// reports whether there is room now.
-func (l *limiter) prune(now time.Time) bool {
+// dropIdle removes an entry that counts nothing, to keep room.
+func (l *limiter) dropIdle(key string, e *attempts) {
+	if e.inFlight == 0 && e.failures == 0 && e.lockouts == 0 {
+		delete(l.entries, key)
+	}
+}
+
+// prune drops the entries that neither lock, count nor remember a recent
+// lockout any more, and reports whether there is room for n new ones.
+func (l *limiter) prune(now time.Time, n int) bool {
 	for k, e := range l.entries {
-		if !now.Before(e.lockedUntil) && now.Sub(e.windowStart) >= l.cfg.Window && now.Sub(e.lockedUntil) >= l.cfg.MaxLockout {
+		if e.inFlight == 0 && !now.Before(e.lockedUntil) && now.Sub(e.windowStart) >= l.cfg.Window && now.Sub(e.lockedUntil) >= l.cfg.MaxLockout {
 			delete(l.entries, k)
 		}
 	}
-	return len(l.entries) < maxTracked
+	return len(l.entries)+n <= maxTracked
 }
