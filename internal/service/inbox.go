@@ -103,8 +103,16 @@ func (s *Service) DeleteMessages(ctx context.Context, direction string, ids []st
 	return out, nil
 }
 
+// credentialHeaders are never shown with a message: a partner's or a
+// proxy's credentials may be in its raw message (records stored before
+// they were left out still hold them), and viewers must not see them.
+var credentialHeaders = map[string]bool{
+	"Authorization": true, "Proxy-Authorization": true, "Cookie": true, "Set-Cookie": true,
+}
+
 // GetMessageDetail returns a message with the transport headers stored
-// with its raw message (none while it is queued) and its read state.
+// with its raw message (none while it is queued), but credentials, and
+// its read state.
 func (s *Service) GetMessageDetail(ctx context.Context, id string) (*client.MessageDetail, error) {
 	m, err := s.gw.Store().GetMessage(ctx, id)
 	if err != nil {
@@ -130,6 +138,9 @@ func (s *Service) GetMessageDetail(ctx context.Context, id string) (*client.Mess
 	out.Headers = map[string][]string{}
 	for _, f := range h.Fields {
 		name := textproto.CanonicalMIMEHeaderKey(f.Name)
+		if credentialHeaders[name] {
+			continue
+		}
 		out.Headers[name] = append(out.Headers[name], f.Value)
 	}
 	return out, nil

@@ -15,6 +15,8 @@ import (
 
 // received stores an inbound message as the gateway would, with a raw
 // message whose headers are given and an unsigned MDN that we returned.
+// The raw message holds credentials, as records stored before they were
+// left out may.
 func received(t *testing.T, s *Service, as2ID string) *as2gate.Message {
 	t.Helper()
 	ctx := context.Background()
@@ -28,7 +30,8 @@ func received(t *testing.T, s *Service, as2ID string) *as2gate.Message {
 		}
 	}
 	put(m.Files[0].Key, "ISA")
-	put(m.RawKey, "POST /as2 HTTP/1.1\r\nAS2-From: PA\r\nAS2-To: ST\r\nMessage-ID: "+as2ID+"\r\nx-custom: 1\r\nX-Custom: 2\r\n\r\nbody")
+	put(m.RawKey, "POST /as2 HTTP/1.1\r\nAS2-From: PA\r\nAS2-To: ST\r\nMessage-ID: "+as2ID+"\r\nx-custom: 1\r\nX-Custom: 2\r\n"+
+		"authorization: Basic cGE6c2VjcmV0\r\nProxy-Authorization: Basic cHJveHk6c2VjcmV0\r\nCOOKIE: s=secret\r\nSet-Cookie: t=secret\r\n\r\nbody")
 	mdn, err := as2.BuildMDN(as2.MDNOptions{From: "ST", To: "PA", OriginalMessageID: as2ID, Disposition: as2.Processed()})
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +58,11 @@ func TestMessageDetailAndMDN(t *testing.T) {
 	}
 	if d.Read || d.ID != m.ID || strings.Join(d.Headers["X-Custom"], ",") != "1,2" || d.Headers["As2-From"][0] != "PA" {
 		t.Fatalf("detail %+v", d)
+	}
+	for _, name := range []string{"Authorization", "Proxy-Authorization", "Cookie", "Set-Cookie"} {
+		if v, ok := d.Headers[name]; ok {
+			t.Errorf("detail shows the credential header %s: %q", name, v)
+		}
 	}
 	mdn, err := s.GetMessageMDN(ctx, m.ID)
 	if err != nil {
