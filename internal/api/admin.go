@@ -51,7 +51,6 @@ func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &in); err != nil {
 		return err
 	}
-	w.Header().Set("Cache-Control", "no-store") // the secret
 	return answer(w, http.StatusCreated)(a.svc.CreateAPIKey(r.Context(), in))
 }
 

@@ -110,6 +110,9 @@ func (a *API) handler(rt route) http.Handler {
 			ctx = service.WithActor(context.WithValue(ctx, principalKey{}, p), service.ActorName(p), remoteAddr(r))
 		}
 		r = r.WithContext(ctx)
+		if rt.secret {
+			w.Header().Set("Cache-Control", "no-store")
+		}
 		err := a.authorize(r, rt)
 		if err == nil {
 			err = checkQuery(r, rt.params)

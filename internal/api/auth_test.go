@@ -343,3 +343,24 @@ func TestLimiterBounded(t *testing.T) {
 		t.Fatalf("%d entries after pruning, want 1", len(l.entries))
 	}
 }
+
+// TestSecretsNotCached: answers carrying a token or an API key's secret
+// tell caches (proxies, browsers) never to keep them.
+func TestSecretsNotCached(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	refresh := e.login("viewer-user", testPassword).RefreshToken
+	for _, tc := range []struct {
+		method, path, token string
+		body                any
+		status              int
+	}{
+		{"POST", "/auth/token", "", client.TokenRequest{Username: "viewer-user", Password: testPassword}, 200},
+		{"POST", "/auth/refresh", "", client.RefreshRequest{RefreshToken: refresh}, 200},
+		{"POST", "/api-keys", e.tokens["admin"], client.APIKeyInput{Name: "erp", Role: "operator"}, 201},
+	} {
+		r := e.call(tc.method, tc.path, tc.token, tc.body).want(tc.status)
+		if got := r.header.Get("Cache-Control"); got != "no-store" {
+			t.Errorf("%s %s: Cache-Control %q, want no-store", tc.method, tc.path, got)
+		}
+	}
+}

@@ -22,6 +22,7 @@ type route struct {
 	out     any     // the JSON response's type; nil for none
 	status  int     // the status of success
 	media   string  // the media type of a response that is not JSON
+	secret  bool    // the answer carries a token or a key's secret: never cached
 	handle  func(a *API, w http.ResponseWriter, r *http.Request) error
 }
 
@@ -65,9 +66,9 @@ func buildRoutes() []route {
 		{method: "GET", path: "/openapi.json", summary: "This API's OpenAPI 3.0 document", out: map[string]any{}, status: 200, handle: (*API).getOpenAPI},
 
 		{method: "POST", path: "/auth/token", action: "auth.login", summary: "Log in: an access token and a refresh token",
-			in: client.TokenRequest{}, out: client.Tokens{}, status: 200, handle: (*API).login},
+			in: client.TokenRequest{}, out: client.Tokens{}, status: 200, secret: true, handle: (*API).login},
 		{method: "POST", path: "/auth/refresh", action: "auth.refresh", summary: "Exchange a refresh token (used up) for new tokens",
-			in: client.RefreshRequest{}, out: client.Tokens{}, status: 200, handle: (*API).refresh},
+			in: client.RefreshRequest{}, out: client.Tokens{}, status: 200, secret: true, handle: (*API).refresh},
 		{method: "POST", path: "/auth/logout", perm: permAuthenticated, action: "auth.logout", summary: "End the login of the access token (and of a refresh token given)",
 			in: client.RefreshRequest{}, status: 204, handle: (*API).logout},
 		{method: "GET", path: "/me", perm: permAuthenticated, summary: "Who the credentials stand for", out: client.Principal{}, status: 200, handle: (*API).me},
@@ -79,7 +80,7 @@ func buildRoutes() []route {
 		{method: "DELETE", path: "/users/{id}", perm: permAdmin, action: "user.delete", summary: "Delete a user (never the last administrator)", status: 204, handle: (*API).deleteUser},
 
 		{method: "GET", path: "/api-keys", perm: permAdmin, summary: "List API keys, revoked ones included", params: withPage(), out: client.List[client.APIKey]{}, status: 200, handle: (*API).listAPIKeys},
-		{method: "POST", path: "/api-keys", perm: permAdmin, action: "apikey.create", summary: "Create an API key; its secret is shown this once", in: client.APIKeyInput{}, out: client.APIKey{}, status: 201, handle: (*API).createAPIKey},
+		{method: "POST", path: "/api-keys", perm: permAdmin, action: "apikey.create", summary: "Create an API key; its secret is shown this once", in: client.APIKeyInput{}, out: client.APIKey{}, status: 201, secret: true, handle: (*API).createAPIKey},
 		{method: "DELETE", path: "/api-keys/{id}", perm: permAdmin, action: "apikey.revoke", summary: "Revoke an API key", status: 204, handle: (*API).revokeAPIKey},
 
 		{method: "GET", path: "/audit", perm: permAdmin, summary: "The audit log, newest first", params: withPage(
