@@ -64,8 +64,12 @@ type Store interface {
 	GetUser(ctx context.Context, id string) (*User, error)
 	GetUserByName(ctx context.Context, username string) (*User, error)
 	ListUsers(ctx context.Context) ([]*User, error)
-	UpdateUser(ctx context.Context, u *User) error
-	// DeleteUser deletes a user and its tokens.
+	// UpdateUser changes the fields ch sets, and only them, and returns
+	// the user updated; EConflict when it would take the admin role from
+	// the last administrator (checked in the same transaction).
+	UpdateUser(ctx context.Context, id string, ch UserChange) (*User, error)
+	// DeleteUser deletes a user and its tokens; EConflict for the last
+	// administrator (checked in the same transaction).
 	DeleteUser(ctx context.Context, id string) error
 
 	CreateToken(ctx context.Context, t *Token) error

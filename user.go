@@ -21,3 +21,11 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 }
+
+// UserChange is what an update of a user changes: the fields set. Only
+// they are written, so that concurrent updates of other fields stay.
+type UserChange struct {
+	Username     *string
+	PasswordHash *string
+	Role         *Role
+}

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -251,4 +252,88 @@ func TestAPIKeys(t *testing.T) {
 	_, err = s.Authenticate(ctx, k.Secret)
 	wantCode(t, err, as2gate.EUnauthorized, "")
 	wantCode(t, s.Logout(ctx, k.Secret, ""), as2gate.EInvalid, "")
+}
+
+// TestLastAdminConcurrent: two administrators taking the role from each
+// other at once (demoted or deleted) leave one, whatever the interleaving.
+func TestLastAdminConcurrent(t *testing.T) {
+	s := newService(t)
+	ctx := WithActor(context.Background(), "root", "")
+	for _, tc := range []struct {
+		name   string
+		remove func(id string) error
+	}{
+		{"demote", func(id string) error {
+			_, err := s.UpdateUser(ctx, id, client.UserInput{Role: ptr("viewer")})
+			return err
+		}},
+		{"delete", func(id string) error { return s.DeleteUser(ctx, id) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for round := range 10 {
+				admins := adminIDs(t, s)
+				for len(admins) < 2 {
+					newUser(t, s, fmt.Sprintf("admin-%s-%d-%d", tc.name, round, len(admins)), "admin")
+					admins = adminIDs(t, s)
+				}
+				errs := make([]error, 2)
+				var wg sync.WaitGroup
+				for i, id := range admins {
+					wg.Go(func() { errs[i] = tc.remove(id) })
+				}
+				wg.Wait()
+				if n := len(adminIDs(t, s)); n != 1 {
+					t.Fatalf("round %d: %d administrators left (errors %v), want 1", round, n, errs)
+				}
+			}
+		})
+	}
+}
+
+func adminIDs(t *testing.T, s *Service) []string {
+	t.Helper()
+	users, err := s.ListUsers(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, u := range users {
+		if u.Role == "admin" {
+			ids = append(ids, u.ID)
+		}
+	}
+	return ids
+}
+
+// TestConcurrentUserUpdates: updates of different fields at once keep
+// both changes: a new password (slow to hash) and a new role.
+func TestConcurrentUserUpdates(t *testing.T) {
+	s := newService(t)
+	ctx := WithActor(context.Background(), "root", "")
+	u := newUser(t, s, "dora", "viewer")
+	for round, role := range []string{"operator", "manager", "viewer"} {
+		pw := fmt.Sprintf("new password %d", round)
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			if _, err := s.UpdateUser(ctx, u.ID, client.UserInput{Password: &pw}); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			if _, err := s.UpdateUser(ctx, u.ID, client.UserInput{Role: &role}); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Wait()
+		got, err := s.GetUser(ctx, u.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Role != role {
+			t.Fatalf("round %d: role %s, want %s: an update was lost", round, got.Role, role)
+		}
+		if _, err := s.Login(ctx, "dora", pw); err != nil {
+			t.Fatalf("round %d: the new password was lost: %v", round, err)
+		}
+	}
 }

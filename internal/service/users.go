@@ -53,10 +53,11 @@ func (s *Service) CreateUser(ctx context.Context, in client.UserInput) (_ *clien
 	if in.Role == nil {
 		return nil, as2gate.Invalid("role", "required")
 	}
-	u := &as2gate.User{}
-	if err := s.applyUser(ctx, u, in); err != nil {
+	ch, err := s.userChange(ctx, in)
+	if err != nil {
 		return nil, err
 	}
+	u := &as2gate.User{Username: *ch.Username, PasswordHash: *ch.PasswordHash, Role: *ch.Role}
 	if err := s.gw.Store().CreateUser(ctx, u); err != nil {
 		return nil, err
 	}
@@ -64,26 +65,24 @@ func (s *Service) CreateUser(ctx context.Context, in client.UserInput) (_ *clien
 	return &out, nil
 }
 
-// UpdateUser changes the fields the input gives. A new password ends the
-// user's logins; the last administrator keeps the admin role.
+// UpdateUser changes the fields the input gives, and only them. A new
+// password ends the user's logins; the store keeps the last administrator
+// an administrator.
 func (s *Service) UpdateUser(ctx context.Context, id string, in client.UserInput) (_ *client.User, err error) {
 	target := id
 	defer s.record(ctx, "user.update", &target, &err)
+	// Read for the audit log to name the user; the update does not
+	// depend on it.
 	u, err := s.gw.Store().GetUser(ctx, id)
 	if err != nil {
 		return nil, err
 	}
 	target = u.Username
-	wasAdmin := u.Role == as2gate.RoleAdmin
-	if err := s.applyUser(ctx, u, in); err != nil {
+	ch, err := s.userChange(ctx, in)
+	if err != nil {
 		return nil, err
 	}
-	if wasAdmin && u.Role != as2gate.RoleAdmin {
-		if err := s.keepAnAdmin(ctx, u.ID); err != nil {
-			return nil, err
-		}
-	}
-	if err := s.gw.Store().UpdateUser(ctx, u); err != nil {
+	if u, err = s.gw.Store().UpdateUser(ctx, id, ch); err != nil {
 		return nil, err
 	}
 	if in.Password != nil {
@@ -95,66 +94,50 @@ func (s *Service) UpdateUser(ctx context.Context, id string, in client.UserInput
 	return &out, nil
 }
 
-// DeleteUser removes a user and its logins, never the last administrator.
+// DeleteUser removes a user and its logins; the store refuses the last
+// administrator.
 func (s *Service) DeleteUser(ctx context.Context, id string) (err error) {
 	target := id
 	defer s.record(ctx, "user.delete", &target, &err)
-	u, err := s.gw.Store().GetUser(ctx, id)
+	u, err := s.gw.Store().GetUser(ctx, id) // for the audit log to name the user
 	if err != nil {
 		return err
 	}
 	target = u.Username
-	if u.Role == as2gate.RoleAdmin {
-		if err := s.keepAnAdmin(ctx, u.ID); err != nil {
-			return err
-		}
-	}
 	return s.gw.Store().DeleteUser(ctx, id)
 }
 
-// keepAnAdmin refuses to take the admin role from the last administrator
-// (but id), which would leave nobody to manage users.
-func (s *Service) keepAnAdmin(ctx context.Context, id string) error {
-	users, err := s.gw.Store().ListUsers(ctx)
-	if err != nil {
-		return err
-	}
-	for _, u := range users {
-		if u.ID != id && u.Role == as2gate.RoleAdmin {
-			return nil
-		}
-	}
-	return as2gate.Errorf(as2gate.EConflict, "this is the last administrator: make another user admin first")
-}
-
-// applyUser checks and sets the fields the input gives.
-func (s *Service) applyUser(ctx context.Context, u *as2gate.User, in client.UserInput) error {
+// userChange checks the fields the input gives and turns them into a
+// change, the password hashed.
+func (s *Service) userChange(ctx context.Context, in client.UserInput) (as2gate.UserChange, error) {
+	var ch as2gate.UserChange
 	if in.Username != nil {
 		if err := checkUsername(*in.Username); err != nil {
-			return err
+			return ch, err
 		}
-		u.Username = *in.Username
+		ch.Username = in.Username
 	}
 	if in.Role != nil {
-		if !as2gate.Role(*in.Role).Valid() {
-			return as2gate.Invalid("role", "%q: want admin, manager, operator or viewer", *in.Role)
+		role := as2gate.Role(*in.Role)
+		if !role.Valid() {
+			return ch, as2gate.Invalid("role", "%q: want admin, manager, operator or viewer", *in.Role)
 		}
-		u.Role = as2gate.Role(*in.Role)
+		ch.Role = &role
 	}
 	if in.Password != nil {
 		if n := len([]rune(*in.Password)); n < minPassword {
-			return as2gate.Invalid("password", "at least %d characters", minPassword)
+			return ch, as2gate.Invalid("password", "at least %d characters", minPassword)
 		}
 		if len(*in.Password) > password.MaxLength {
-			return as2gate.Invalid("password", "at most %d bytes", password.MaxLength)
+			return ch, as2gate.Invalid("password", "at most %d bytes", password.MaxLength)
 		}
 		h, err := s.hashPassword(ctx, *in.Password)
 		if err != nil {
-			return err
+			return ch, err
 		}
-		u.PasswordHash = h
+		ch.PasswordHash = &h
 	}
-	return nil
+	return ch, nil
 }
 
 // checkUsername allows what is easy to type in a login form and a shell.
