@@ -74,9 +74,11 @@ type Store interface {
 
 	CreateToken(ctx context.Context, t *Token) error
 	GetTokenByHash(ctx context.Context, hash string) (*Token, error)
-	// UseToken marks a refresh token exchanged; EConflict when it was
-	// already, so that of two concurrent exchanges one fails.
-	UseToken(ctx context.Context, id string, at time.Time) error
+	// RotateToken marks a refresh token exchanged and stores the next
+	// tokens of its login, in one transaction; EConflict when it was
+	// exchanged already, so that of two concurrent exchanges one fails;
+	// EUnauthorized when its login is revoked, also concurrently.
+	RotateToken(ctx context.Context, id string, at time.Time, next ...*Token) error
 	RevokeTokenFamily(ctx context.Context, familyID string, at time.Time) error
 	RevokeUserTokens(ctx context.Context, userID string, at time.Time) error
 	// DeleteExpiredTokens removes tokens expired before a time.

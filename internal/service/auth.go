@@ -113,23 +113,26 @@ func (s *Service) Login(ctx context.Context, username, pw string) (_ *client.Tok
 	if err := s.gw.Store().DeleteExpiredTokens(ctx, s.now()); err != nil {
 		s.log.Warn("cannot delete expired tokens", "error", err)
 	}
-	return s.issue(ctx, u, as2gate.NewID())
-}
-
-// issue stores a new access and refresh token of a login's family.
-func (s *Service) issue(ctx context.Context, u *as2gate.User, family string) (*client.Tokens, error) {
-	now := s.now().UTC()
-	access, refresh := newSecret(accessPrefix), newSecret(refreshPrefix)
-	for _, t := range []*as2gate.Token{
-		{Hash: hashSecret(access), Kind: as2gate.TokenAccess, UserID: u.ID, FamilyID: family, ExpiresAt: now.Add(s.accessTTL), CreatedAt: now},
-		{Hash: hashSecret(refresh), Kind: as2gate.TokenRefresh, UserID: u.ID, FamilyID: family, ExpiresAt: now.Add(s.refreshTTL), CreatedAt: now},
-	} {
+	tokens, stored := s.mint(u, as2gate.NewID())
+	for _, t := range stored {
 		if err := s.gw.Store().CreateToken(ctx, t); err != nil {
 			return nil, err
 		}
 	}
+	return tokens, nil
+}
+
+// mint makes a new access and refresh token of a login's family: the
+// secrets for the client, and what the store is to keep of them.
+func (s *Service) mint(u *as2gate.User, family string) (*client.Tokens, []*as2gate.Token) {
+	now := s.now().UTC()
+	access, refresh := newSecret(accessPrefix), newSecret(refreshPrefix)
 	return &client.Tokens{AccessToken: access, TokenType: "Bearer", ExpiresIn: int(s.accessTTL / time.Second),
-		RefreshToken: refresh, RefreshExpiresIn: int(s.refreshTTL / time.Second), Role: string(u.Role)}, nil
+			RefreshToken: refresh, RefreshExpiresIn: int(s.refreshTTL / time.Second), Role: string(u.Role)},
+		[]*as2gate.Token{
+			{Hash: hashSecret(access), Kind: as2gate.TokenAccess, UserID: u.ID, FamilyID: family, ExpiresAt: now.Add(s.accessTTL), CreatedAt: now},
+			{Hash: hashSecret(refresh), Kind: as2gate.TokenRefresh, UserID: u.ID, FamilyID: family, ExpiresAt: now.Add(s.refreshTTL), CreatedAt: now},
+		}
 }
 
 // lookupToken finds a token of a kind by its secret; EUnauthorized when
@@ -182,20 +185,20 @@ func (s *Service) Refresh(ctx context.Context, refresh string) (_ *client.Tokens
 	if err != nil {
 		return nil, err
 	}
-	reused := !t.UsedAt.IsZero()
-	if !reused {
-		err = s.gw.Store().UseToken(ctx, t.ID, s.now())
-		if reused = as2gate.ErrorCode(err) == as2gate.EConflict; !reused && err != nil {
-			return nil, err
-		}
-	}
-	if reused {
+	tokens, stored := s.mint(u, t.FamilyID)
+	// The exchange and the new tokens are one step in the store: a
+	// logout or password change at the same time cannot leave them valid.
+	err = s.gw.Store().RotateToken(ctx, t.ID, s.now(), stored...)
+	if as2gate.ErrorCode(err) == as2gate.EConflict {
 		if err := s.gw.Store().RevokeTokenFamily(ctx, t.FamilyID, s.now()); err != nil {
 			return nil, err
 		}
 		return nil, as2gate.Errorf(as2gate.EUnauthorized, "refresh token used already: every token of this login is revoked; log in again")
 	}
-	return s.issue(ctx, u, t.FamilyID)
+	if err != nil {
+		return nil, err
+	}
+	return tokens, nil
 }
 
 // Logout ends the login of an access token, and of a refresh token when

@@ -337,3 +337,35 @@ func TestConcurrentUserUpdates(t *testing.T) {
 		}
 	}
 }
+
+// TestRefreshRacesLogout: a refresh at the same time as the end of its
+// login never yields tokens that outlive it.
+func TestRefreshRacesLogout(t *testing.T) {
+	s := newService(t)
+	ctx := WithActor(context.Background(), "", "192.0.2.1")
+	newUser(t, s, "rita", "operator")
+	for round := range 20 {
+		tok, err := s.Login(ctx, "rita", testPassword)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var next *client.Tokens
+		var wg sync.WaitGroup
+		wg.Go(func() { next, _ = s.Refresh(ctx, tok.RefreshToken) })
+		wg.Go(func() {
+			if err := s.Logout(ctx, tok.AccessToken, ""); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Wait()
+		if next == nil {
+			continue
+		}
+		if _, err := s.Authenticate(ctx, next.AccessToken); err == nil {
+			t.Fatalf("round %d: the access token of a refresh outlived the logout", round)
+		}
+		if _, err := s.Refresh(ctx, next.RefreshToken); err == nil {
+			t.Fatalf("round %d: the refresh token of a refresh outlived the logout", round)
+		}
+	}
+}

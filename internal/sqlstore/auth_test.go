@@ -1,7 +1,9 @@
 package sqlstore
 
 import (
+	"fmt"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,14 +40,22 @@ func TestTokens(t *testing.T) {
 		wantCode(t, s.CreateToken(ctx, &as2gate.Token{Hash: "h-x", Kind: as2gate.TokenAccess, UserID: "gone", FamilyID: "f"}),
 			as2gate.ENotFound, "user gone not found")
 
-		// A refresh token is used once: the second use conflicts.
+		// A refresh token is exchanged once for the next ones: the second
+		// exchange conflicts and stores nothing.
 		at := stored(time.Now())
-		must(t, s.UseToken(ctx, refresh.ID, at))
-		wantCode(t, s.UseToken(ctx, refresh.ID, at), as2gate.EConflict, "used already")
+		next := &as2gate.Token{Hash: "h-next", Kind: as2gate.TokenRefresh, UserID: u.ID, FamilyID: "fam1", ExpiresAt: expires}
+		must(t, s.RotateToken(ctx, refresh.ID, at, next))
 		got2, _ = s.GetTokenByHash(ctx, "h-refresh")
 		if !got2.UsedAt.Equal(at) {
 			t.Fatalf("used at %v, want %v", got2.UsedAt, at)
 		}
+		if got, err := s.GetTokenByHash(ctx, "h-next"); err != nil || !reflect.DeepEqual(got, next) {
+			t.Fatalf("the next token: %+v, %v; want %+v", got, err, next)
+		}
+		again := &as2gate.Token{Hash: "h-again", Kind: as2gate.TokenRefresh, UserID: u.ID, FamilyID: "fam1", ExpiresAt: expires}
+		wantCode(t, s.RotateToken(ctx, refresh.ID, at, again), as2gate.EConflict, "used already")
+		_, err = s.GetTokenByHash(ctx, "h-again")
+		wantCode(t, err, as2gate.ENotFound, "token not found")
 
 		// Revoking a family leaves the other families alone.
 		must(t, s.RevokeTokenFamily(ctx, "fam1", at))
@@ -75,6 +85,84 @@ func TestTokens(t *testing.T) {
 		_, err = s.GetTokenByHash(ctx, "h-access")
 		wantCode(t, err, as2gate.ENotFound, "token not found")
 	})
+}
+
+// TestRotateRevoked: a refresh token whose login is revoked, itself or
+// another token of its family, is not exchanged, and nothing is stored.
+func TestRotateRevoked(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		u := &as2gate.User{Username: "bob", PasswordHash: "x", Role: as2gate.RoleOperator}
+		must(t, s.CreateUser(ctx, u))
+		expires, at := stored(time.Now().Add(time.Hour)), stored(time.Now())
+		for _, tc := range []struct {
+			name   string
+			revoke string // the kind of the family's token revoked
+		}{
+			{"the refresh token", "refresh"},
+			{"another token of the login", "access"},
+		} {
+			family := "fam-" + tc.revoke
+			refresh := &as2gate.Token{Hash: family + "-r", Kind: as2gate.TokenRefresh, UserID: u.ID, FamilyID: family, ExpiresAt: expires}
+			access := &as2gate.Token{Hash: family + "-a", Kind: as2gate.TokenAccess, UserID: u.ID, FamilyID: family, ExpiresAt: expires}
+			if tc.revoke == "refresh" {
+				refresh.RevokedAt = at
+			} else {
+				access.RevokedAt = at
+			}
+			must(t, s.CreateToken(ctx, refresh))
+			must(t, s.CreateToken(ctx, access))
+			next := &as2gate.Token{Hash: family + "-next", Kind: as2gate.TokenAccess, UserID: u.ID, FamilyID: family, ExpiresAt: expires}
+			wantCode(t, s.RotateToken(ctx, refresh.ID, at, next), as2gate.EUnauthorized, "revoked")
+			_, err := s.GetTokenByHash(ctx, next.Hash)
+			wantCode(t, err, as2gate.ENotFound, "token not found")
+		}
+	})
+}
+
+// TestRotateRacesRevoke: an exchange at the same time as the revocation of
+// its login (by family or by user) either fails or has its new tokens
+// revoked too.
+func TestRotateRacesRevoke(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		revoke func(s *Store, tok *as2gate.Token) error
+	}{
+		{"family", func(s *Store, tok *as2gate.Token) error {
+			return s.RevokeTokenFamily(t.Context(), tok.FamilyID, time.Now())
+		}},
+		{"user", func(s *Store, tok *as2gate.Token) error {
+			return s.RevokeUserTokens(t.Context(), tok.UserID, time.Now())
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			eachStore(t, func(t *testing.T, s *Store) {
+				ctx := t.Context()
+				u := &as2gate.User{Username: "bob", PasswordHash: "x", Role: as2gate.RoleOperator}
+				must(t, s.CreateUser(ctx, u))
+				expires := stored(time.Now().Add(time.Hour))
+				for round := range 30 {
+					family := fmt.Sprintf("fam%d", round)
+					refresh := &as2gate.Token{Hash: family + "-r", Kind: as2gate.TokenRefresh, UserID: u.ID, FamilyID: family, ExpiresAt: expires}
+					must(t, s.CreateToken(ctx, refresh))
+					next := &as2gate.Token{Hash: family + "-next", Kind: as2gate.TokenRefresh, UserID: u.ID, FamilyID: family, ExpiresAt: expires}
+					var rotated, revoked error
+					var wg sync.WaitGroup
+					wg.Go(func() { rotated = s.RotateToken(ctx, refresh.ID, time.Now(), next) })
+					wg.Go(func() { revoked = tc.revoke(s, refresh) })
+					wg.Wait()
+					must(t, revoked)
+					if rotated != nil {
+						wantCode(t, rotated, as2gate.EUnauthorized, "revoked")
+						continue
+					}
+					if got, err := s.GetTokenByHash(ctx, next.Hash); err != nil || got.RevokedAt.IsZero() {
+						t.Fatalf("round %d: the token of an exchange outlived the revocation: %+v, %v", round, got, err)
+					}
+				}
+			})
+		})
+	}
 }
 
 func TestAPIKeys(t *testing.T) {

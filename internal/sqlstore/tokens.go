@@ -25,8 +25,12 @@ func scanToken(r rowScanner) (*as2gate.Token, error) {
 
 // CreateToken stores t, giving it an ID and a creation time when it has none.
 func (s *Store) CreateToken(ctx context.Context, t *as2gate.Token) error {
+	return s.write(ctx, func(tx *sql.Tx) error { return insertToken(ctx, tx, t) })
+}
+
+func insertToken(ctx context.Context, tx *sql.Tx, t *as2gate.Token) error {
 	id, created := orNewID(t.ID), orNow(t.CreatedAt)
-	_, err := s.exec(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO tokens (`+tokenColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 		id, t.Hash, string(t.Kind), t.UserID, t.FamilyID, millis(t.ExpiresAt), millis(created),
 		nullMillis(t.UsedAt), nullMillis(t.RevokedAt))
 	switch {
@@ -52,30 +56,65 @@ func (s *Store) GetTokenByHash(ctx context.Context, hash string) (*as2gate.Token
 	return t, nil
 }
 
-// UseToken marks a token used, once.
-func (s *Store) UseToken(ctx context.Context, id string, at time.Time) error {
-	n, err := affected(s.exec(ctx, `UPDATE tokens SET used_at = $2 WHERE id = $1 AND used_at IS NULL`, id, millis(at)))
-	if err != nil {
-		return dbError(err, "cannot save a token")
-	}
-	if n == 0 {
-		return as2gate.Errorf(as2gate.EConflict, "token %s was used already, or is gone", id)
-	}
-	return nil
+// RotateToken exchanges refresh token id for the next tokens of its login
+// in one transaction: it is marked used and they are stored, unless it was
+// used already (EConflict), or it or a token of its family is revoked
+// (EUnauthorized): a revocation racing the exchange wins.
+func (s *Store) RotateToken(ctx context.Context, id string, at time.Time, next ...*as2gate.Token) error {
+	return s.write(ctx, func(tx *sql.Tx) error {
+		n, err := affected(tx.ExecContext(ctx, `UPDATE tokens SET used_at = $2
+			WHERE id = $1 AND used_at IS NULL AND revoked_at IS NULL
+			AND NOT EXISTS (SELECT 1 FROM tokens f WHERE f.family_id = tokens.family_id AND f.revoked_at IS NOT NULL)`,
+			id, millis(at)))
+		if err != nil {
+			return dbError(err, "cannot save a token")
+		}
+		if n == 0 {
+			t, err := scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM tokens WHERE id = $1`, id))
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return as2gate.Errorf(as2gate.EUnauthorized, "refresh token %s is gone", id)
+			case err != nil:
+				return dbError(err, "cannot read a token")
+			case !t.UsedAt.IsZero():
+				return as2gate.Errorf(as2gate.EConflict, "token %s was used already", id)
+			}
+			return as2gate.Errorf(as2gate.EUnauthorized, "refresh token revoked")
+		}
+		for _, t := range next {
+			if err := insertToken(ctx, tx, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // RevokeTokenFamily revokes every token of a login not revoked yet.
 func (s *Store) RevokeTokenFamily(ctx context.Context, familyID string, at time.Time) error {
-	_, err := s.exec(ctx, `UPDATE tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL`, familyID, millis(at))
-	if err != nil {
-		return dbError(err, "cannot revoke tokens")
-	}
-	return nil
+	return s.revokeTokens(ctx, "family_id", familyID, at)
 }
 
 // RevokeUserTokens revokes every token of a user not revoked yet.
 func (s *Store) RevokeUserTokens(ctx context.Context, userID string, at time.Time) error {
-	_, err := s.exec(ctx, `UPDATE tokens SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL`, userID, millis(at))
+	return s.revokeTokens(ctx, "user_id", userID, at)
+}
+
+// revokeTokens revokes the tokens whose column has a value. On PostgreSQL
+// it locks them first, and so waits for a RotateToken holding one to
+// commit: the UPDATE, a statement of its own, then sees the tokens that
+// rotation added, which one UPDATE alone, its snapshot taken before they
+// were committed, would leave valid.
+func (s *Store) revokeTokens(ctx context.Context, column, value string, at time.Time) error {
+	err := s.write(ctx, func(tx *sql.Tx) error {
+		if s.d.forUpdate != "" {
+			if _, err := tx.ExecContext(ctx, `SELECT id FROM tokens WHERE `+column+` = $1 ORDER BY id`+s.d.forUpdate, value); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE `+column+` = $1 AND revoked_at IS NULL`, value, millis(at))
+		return err
+	})
 	if err != nil {
 		return dbError(err, "cannot revoke tokens")
 	}
