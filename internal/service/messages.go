@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"iter"
+	"slices"
 
 	"github.com/as2gate/as2gate"
 	"github.com/as2gate/as2gate/client"
@@ -99,11 +100,18 @@ func (s *Service) filter(ctx context.Context, f client.MessageFilter) (as2gate.M
 	default:
 		return df, as2gate.Invalid("direction", "%q: want in or out", f.Direction)
 	}
+	// Each status is worth asking for once: more values only make the
+	// query bigger (40,000 would pass the database's limit of parameters).
+	if len(f.Status) > len(statuses) {
+		return df, as2gate.Invalid("status", "at most %d statuses", len(statuses))
+	}
 	for _, st := range f.Status {
 		if !isStatus(st) {
 			return df, as2gate.Invalid("status", "unknown status %q", st)
 		}
-		df.Status = append(df.Status, as2gate.Status(st))
+		if !slices.Contains(df.Status, as2gate.Status(st)) {
+			df.Status = append(df.Status, as2gate.Status(st))
+		}
 	}
 	if f.Cursor != "" && !as2gate.IsID(f.Cursor) {
 		return df, as2gate.Invalid("cursor", "not a cursor of this list")

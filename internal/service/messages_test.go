@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -210,6 +211,8 @@ func TestListMessages(t *testing.T) {
 		{"since", client.MessageFilter{Since: time.Now().Add(time.Hour)}, nil, "", "", ""},
 		{"bad direction", client.MessageFilter{Direction: "sideways"}, nil, "", as2gate.EInvalid, "direction"},
 		{"bad status", client.MessageFilter{Status: []string{"lost"}}, nil, "", as2gate.EInvalid, "status"},
+		{"a status repeated", client.MessageFilter{Status: []string{"queued", "queued"}}, []string{ids[2], ids[1]}, "", "", ""},
+		{"too many statuses", client.MessageFilter{Status: slices.Repeat([]string{"queued"}, 40_000)}, nil, "", as2gate.EInvalid, "status"},
 		{"unknown station", client.MessageFilter{Station: "NOPE"}, nil, "", as2gate.EInvalid, "station"},
 		{"unknown partner", client.MessageFilter{Partner: "NOPE"}, nil, "", as2gate.EInvalid, "partner"},
 		{"bad cursor", client.MessageFilter{Cursor: "../../etc"}, nil, "", as2gate.EInvalid, "cursor"},
