@@ -77,7 +77,7 @@ type APIKey struct {
 type AuditEntry struct {
 	ID     string
 	At     time.Time
-	Actor  string // a username, "api_key:<name>", "cli"
+	Actor  string // a username, "api_key:<name>", "cli", "system", "(unknown)" (a login as no user)
 	Action string // e.g. partner.update
 	Target string // the record changed
 	Remote string // the client's address, "" from the CLI

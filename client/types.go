@@ -315,7 +315,7 @@ type APIKeyInput struct {
 type AuditEntry struct {
 	ID     string    `json:"id"`
 	At     time.Time `json:"at"`
-	Actor  string    `json:"actor"`  // a username, "api_key:<name>" or "cli"
+	Actor  string    `json:"actor"`  // a username, "api_key:<name>", "cli", "system" or "(unknown)" (a login as no user)
 	Action string    `json:"action"` // e.g. partner.update
 	Target string    `json:"target"` // the record changed
 	Remote string    `json:"remote"` // client address, "" from the CLI

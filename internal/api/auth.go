@@ -9,7 +9,6 @@ import (
 
 	"github.com/as2gate/as2gate"
 	"github.com/as2gate/as2gate/client"
-	"github.com/as2gate/as2gate/internal/service"
 )
 
 func (a *API) getOpenAPI(w http.ResponseWriter, r *http.Request) error {
@@ -32,8 +31,7 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	keys := []string{"user:" + strings.ToLower(req.Username), "addr:" + remoteAddr(r)}
 	if wait := a.limiter.begin(keys...); wait > 0 {
 		err := as2gate.Errorf(as2gate.ERateLimited, "too many login attempts: try again in %d seconds", secondsUp(wait))
-		ctx := service.WithActor(r.Context(), req.Username, remoteAddr(r))
-		a.svc.Audit(ctx, "auth.login", req.Username, err)
+		a.svc.AuditLogin(r.Context(), req.Username, err)
 		w.Header().Set("Retry-After", strconv.Itoa(secondsUp(wait)))
 		return err
 	}

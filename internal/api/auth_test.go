@@ -16,6 +16,7 @@ import (
 	"github.com/as2gate/as2gate"
 	"github.com/as2gate/as2gate/client"
 	"github.com/as2gate/as2gate/internal/pki"
+	"github.com/as2gate/as2gate/internal/service"
 	"github.com/as2gate/as2gate/internal/testpeer"
 )
 
@@ -212,6 +213,15 @@ func TestLoginRateLimit(t *testing.T) {
 	}
 	if results["rate_limited"] != 3 || results["unauthorized"] != 6 {
 		t.Fatalf("login audit %v", results)
+	}
+	// Refused before the password is checked, a login as a user that
+	// does not exist names none in the audit log, nor the CLI.
+	for _, name := range []string{"cli", "nobody"} {
+		e.call("POST", "/auth/token", "", client.TokenRequest{Username: name, Password: "x"}).wantError(429, "rate_limited", "")
+		log, _ := e.store.ListAudit(context.Background(), as2gate.AuditFilter{Action: "auth.login", Limit: 1})
+		if log[0].Actor != service.UnknownActor || log[0].Target != name || log[0].Result != "rate_limited" {
+			t.Fatalf("refused login as %s: audit %+v", name, *log[0])
+		}
 	}
 }
 

@@ -45,6 +45,11 @@ func hashSecret(secret string) string {
 	return hex.EncodeToString(sum[:])
 }
 
+// UnknownActor is the audit log's actor of a login as a user that does
+// not exist: usernames have no parentheses, so it names no user (nor the
+// CLI or the system, whose names no user may take).
+const UnknownActor = "(unknown)"
+
 var errBadLogin = as2gate.Errorf(as2gate.EUnauthorized, "wrong username or password")
 
 // dummyHash is verified against for unknown users, so that a login takes
@@ -87,14 +92,9 @@ func (s *Service) hashPassword(ctx context.Context, pw string) (string, error) {
 // Login checks a user's name and password and returns a new login's
 // tokens. Every attempt is recorded in the audit log, never the password.
 func (s *Service) Login(ctx context.Context, username, pw string) (_ *client.Tokens, err error) {
-	defer func() {
-		a := actorOf(ctx)
-		s.appendAudit(ctx, &as2gate.AuditEntry{Actor: username, Action: "auth.login", Target: username, Remote: a.remote}, err)
-	}()
-	if username == "" || len(username) > maxNameLen {
-		return nil, errBadLogin
-	}
-	u, err := s.gw.Store().GetUserByName(ctx, username)
+	actor := UnknownActor
+	defer func() { s.auditLogin(ctx, actor, username, err) }()
+	u, err := s.userNamed(ctx, username)
 	switch {
 	case as2gate.ErrorCode(err) == as2gate.ENotFound:
 		s.checkPassword(ctx, pw, dummyHash())
@@ -102,6 +102,7 @@ func (s *Service) Login(ctx context.Context, username, pw string) (_ *client.Tok
 	case err != nil:
 		return nil, err
 	}
+	actor = u.Username
 	ok, err := s.checkPassword(ctx, pw, u.PasswordHash)
 	if err != nil {
 		return nil, err
@@ -120,6 +121,29 @@ func (s *Service) Login(ctx context.Context, username, pw string) (_ *client.Tok
 		}
 	}
 	return tokens, nil
+}
+
+// AuditLogin records a login attempt refused before its password was
+// checked (rate-limited): by the user it names, when there is one.
+func (s *Service) AuditLogin(ctx context.Context, username string, err error) {
+	actor := UnknownActor
+	if u, uerr := s.userNamed(ctx, username); uerr == nil {
+		actor = u.Username
+	}
+	s.auditLogin(ctx, actor, username, err)
+}
+
+func (s *Service) auditLogin(ctx context.Context, actor, username string, err error) {
+	s.appendAudit(ctx, &as2gate.AuditEntry{Actor: actor, Action: "auth.login", Target: username, Remote: actorOf(ctx).remote}, err)
+}
+
+// userNamed is the user of a login's name; ENotFound for a name no user
+// can have, without asking the store.
+func (s *Service) userNamed(ctx context.Context, username string) (*as2gate.User, error) {
+	if username == "" || len(username) > maxNameLen {
+		return nil, as2gate.Errorf(as2gate.ENotFound, "no user %q", username)
+	}
+	return s.gw.Store().GetUserByName(ctx, username)
 }
 
 // mint makes a new access and refresh token of a login's family: the

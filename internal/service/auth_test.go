@@ -30,8 +30,10 @@ func TestLoginRefreshLogout(t *testing.T) {
 
 	_, err := s.Login(ctx, "olga", "wrong password")
 	wantCode(t, err, as2gate.EUnauthorized, "")
-	_, err = s.Login(ctx, "nobody", testPassword)
-	wantCode(t, err, as2gate.EUnauthorized, "")
+	for _, name := range []string{"nobody", "cli", "system", strings.Repeat("x", 1000)} {
+		_, err = s.Login(ctx, name, testPassword)
+		wantCode(t, err, as2gate.EUnauthorized, "")
+	}
 	tok, err := s.Login(ctx, "olga", testPassword)
 	if err != nil {
 		t.Fatal(err)
@@ -93,7 +95,9 @@ func TestLoginRefreshLogout(t *testing.T) {
 			t.Fatalf("the audit log holds the password: %+v", e)
 		}
 	}
-	if results["olga unauthorized 192.0.2.1"] != 1 || results["nobody unauthorized 192.0.2.1"] != 1 || results["olga ok 192.0.2.1"] != 3 {
+	// Logins as users that do not exist name none, nor the CLI or system.
+	if results["olga unauthorized 192.0.2.1"] != 1 || results[UnknownActor+" unauthorized 192.0.2.1"] != 4 ||
+		results["olga ok 192.0.2.1"] != 3 || len(results) != 3 {
 		t.Fatalf("login audit %v", results)
 	}
 }
@@ -164,12 +168,16 @@ func TestUsers(t *testing.T) {
 		{"no role", client.UserInput{Username: ptr("x"), Password: ptr(testPassword)}, "role", as2gate.EInvalid},
 		{"bad role", client.UserInput{Username: ptr("x"), Password: ptr(testPassword), Role: ptr("god")}, "role", as2gate.EInvalid},
 		{"duplicate", client.UserInput{Username: ptr("root"), Password: ptr(testPassword), Role: ptr("viewer")}, "", as2gate.EConflict},
+		{"reserved cli", client.UserInput{Username: ptr("cli"), Password: ptr(testPassword), Role: ptr("admin")}, "username", as2gate.EInvalid},
+		{"reserved System", client.UserInput{Username: ptr("System"), Password: ptr(testPassword), Role: ptr("admin")}, "username", as2gate.EInvalid},
 	} {
 		_, err := s.CreateUser(ctx, c.in)
 		wantCode(t, err, c.code, c.field)
 	}
+	_, err := s.UpdateUser(ctx, admin.ID, client.UserInput{Username: ptr("CLI")})
+	wantCode(t, err, as2gate.EInvalid, "username")
 	// The last admin can be neither demoted nor deleted.
-	_, err := s.UpdateUser(ctx, admin.ID, client.UserInput{Role: ptr("viewer")})
+	_, err = s.UpdateUser(ctx, admin.ID, client.UserInput{Role: ptr("viewer")})
 	wantCode(t, err, as2gate.EConflict, "")
 	wantCode(t, s.DeleteUser(ctx, admin.ID), as2gate.EConflict, "")
 	second := newUser(t, s, "second", "admin")

@@ -2,6 +2,7 @@ package service
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"github.com/as2gate/as2gate"
@@ -140,10 +141,17 @@ func (s *Service) userChange(ctx context.Context, in client.UserInput) (as2gate.
 	return ch, nil
 }
 
+// reservedNames are the audit log's actors that are not users: no user
+// may take them, in any case, and pass for the CLI or the system.
+var reservedNames = []string{"cli", "system"}
+
 // checkUsername allows what is easy to type in a login form and a shell.
 func checkUsername(name string) error {
 	if name == "" || len(name) > 100 {
 		return as2gate.Invalid("username", "1 to 100 characters")
+	}
+	if slices.ContainsFunc(reservedNames, func(r string) bool { return strings.EqualFold(name, r) }) {
+		return as2gate.Invalid("username", "%q is reserved", name)
 	}
 	if strings.IndexFunc(name, func(r rune) bool {
 		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@-", r))
