@@ -287,11 +287,14 @@ func TestPathsAndQueries(t *testing.T) {
 		c.GetStation(ctx, "OUR ID/1")
 		c.StationCertificatePEM(ctx, "X", true)
 		c.ListAudit(ctx, AuditFilter{Actor: "ann", Since: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC), Limit: 10})
+		c.MarkRead(ctx, "m 1", true)
+		c.MarkRead(ctx, "m1", false)
 		want := []string{
 			"GET /api/v1/stations?limit=1000", "GET /api/v1/stations?cursor=c1&limit=1000",
 			"GET /api/v1/partners?limit=1000", "GET /api/v1/partners?cursor=same&limit=1000",
 			"GET /api/v1/stations/OUR%20ID%2F1?", "GET /api/v1/stations/X/certificate?next=true",
 			"GET /api/v1/audit?actor=ann&limit=10&since=2026-01-02T03%3A04%3A05Z",
+			"POST /api/v1/inbox/m%201/read?", "POST /api/v1/inbox/m1/unread?",
 		}
 		if strings.Join(got, "\n") != strings.Join(want, "\n") {
 			t.Errorf("base %s: requests\n%s\nwant\n%s", base, strings.Join(got, "\n"), strings.Join(want, "\n"))

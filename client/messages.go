@@ -237,8 +237,8 @@ func (c *Client) GetMessageMDN(ctx context.Context, id string) (*MDN, error) {
 	return fetch[MDN](ctx, c, "GET", "/"+box+"/"+seg(id)+"/mdn", nil, nil)
 }
 
-// SetMessageRead marks a received message read or unread.
-func (c *Client) SetMessageRead(ctx context.Context, id string, read bool) error {
+// MarkRead marks a received message read, or unread.
+func (c *Client) MarkRead(ctx context.Context, id string, read bool) error {
 	verb := "/unread"
 	if read {
 		verb = "/read"

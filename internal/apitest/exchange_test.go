@@ -145,9 +145,9 @@ func TestRoundTrip(t *testing.T) {
 	if d.Read || d.ID != in.ID || !slices.Equal(d.Headers["As2-From"], []string{"A"}) || !slices.Equal(d.Headers["Message-Id"], []string{sent.MessageID}) {
 		t.Fatalf("detail %+v", d)
 	}
-	err = viewer.SetMessageRead(ctx(t), in.ID, true)
+	err = viewer.MarkRead(ctx(t), in.ID, true)
 	apiError(t, err, 403, "forbidden")
-	if err := b.as["operator"].SetMessageRead(ctx(t), in.ID, true); err != nil {
+	if err := b.as["operator"].MarkRead(ctx(t), in.ID, true); err != nil {
 		t.Fatal(err)
 	}
 	for read, want := range map[bool]int{false: 0, true: 1} {
@@ -159,7 +159,7 @@ func TestRoundTrip(t *testing.T) {
 	if d, err := viewer.GetMessageDetail(ctx(t), in.ID); err != nil || !d.Read {
 		t.Fatalf("after marking read: %+v %v", d, err)
 	}
-	if err := b.as["operator"].SetMessageRead(ctx(t), in.ID, false); err != nil {
+	if err := b.as["operator"].MarkRead(ctx(t), in.ID, false); err != nil {
 		t.Fatal(err)
 	}
 	if d, err := viewer.GetMessageDetail(ctx(t), in.ID); err != nil || d.Read {
