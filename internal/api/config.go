@@ -18,7 +18,7 @@ func (a *API) listCertificates(w http.ResponseWriter, r *http.Request) error {
 
 func (a *API) importCertificate(w http.ResponseWriter, r *http.Request) error {
 	var in client.CertificateImport
-	if err := decodeJSON(w, r, &in); err != nil {
+	if err := decodeJSONUpTo(w, r, &in, maxCertificateJSON); err != nil {
 		return err
 	}
 	return answer(w, http.StatusCreated)(a.svc.ImportCertificate(r.Context(), in))

@@ -15,13 +15,23 @@ import (
 	"github.com/as2gate/as2gate"
 )
 
-// maxJSON bounds a JSON request body.
-const maxJSON = 1 << 20
+const (
+	// maxJSON bounds a JSON request body.
+	maxJSON = 1 << 20
+	// maxCertificateJSON bounds a certificate import, whose file of up to
+	// pki.MaxInputSize is a third larger in base64.
+	maxCertificateJSON = 3 << 19 // 1.5 MiB
+)
 
 // decodeJSON reads the request body into v: exactly one JSON value, no
 // field v does not have, at most 1 MiB. Errors name the field at fault.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
-	body := http.MaxBytesReader(w, r.Body, maxJSON)
+	return decodeJSONUpTo(w, r, v, maxJSON)
+}
+
+// decodeJSONUpTo is decodeJSON with a body of at most limit bytes.
+func decodeJSONUpTo(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	body := http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

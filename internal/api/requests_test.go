@@ -7,6 +7,8 @@ import (
 
 	"github.com/as2gate/as2gate"
 	"github.com/as2gate/as2gate/client"
+	"github.com/as2gate/as2gate/internal/pki"
+	"github.com/as2gate/as2gate/internal/testpeer"
 )
 
 // TestBadRequests: what a client gets wrong is answered 400 (413 for size)
@@ -122,5 +124,41 @@ func TestAudit(t *testing.T) {
 	e.call("GET", "/audit?action=inbox.read", e.tokens["admin"], nil).want(200).decode(&log)
 	if len(log.Items) != 1 || log.Items[0].Actor != "operator-user" || log.Items[0].Target != in {
 		t.Fatalf("read entries %+v", log.Items)
+	}
+}
+
+// TestCertificateImportSize: a certificate file of up to 1 MiB is
+// imported, though base64 in JSON makes it a third larger; a bigger body
+// is refused with 413 in the API's error shape.
+func TestCertificateImportSize(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	admin := e.tokens["admin"]
+	// A long chain: the certificate, then others up to almost 1 MiB.
+	first := pki.EncodeCertPEM(testpeer.NewIdentity(t, "chain").Cert)
+	other := pki.EncodeCertPEM(testpeer.NewIdentity(t, "issuer").Cert)
+	chain := append([]byte{}, first...)
+	for len(chain)+len(other) <= 1<<20 {
+		chain = append(chain, other...)
+	}
+	for _, c := range []struct {
+		name   string
+		body   any
+		status int
+		code   string
+		field  string
+	}{
+		{"a chain of almost 1 MiB", client.CertificateImport{Data: chain}, 201, "", ""},
+		{"a file over 1 MiB", client.CertificateImport{Data: append(chain, other...)}, 413, "too_large", "data"},
+		{"a body over 1.5 MiB", `{"name": "` + strings.Repeat("x", 3<<19) + `"}`, 413, "too_large", "body"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e.t = t
+			r := e.call("POST", "/certificates", admin, c.body)
+			if c.code == "" {
+				r.want(c.status)
+			} else {
+				r.wantError(c.status, c.code, c.field)
+			}
+		})
 	}
 }
