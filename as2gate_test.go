@@ -43,3 +43,14 @@ func TestIDFloor(t *testing.T) {
 		}
 	}
 }
+
+func TestIsCredentialHeader(t *testing.T) {
+	for name, want := range map[string]bool{
+		"Authorization": true, "authorization": true, "PROXY-AUTHORIZATION": true, "Cookie": true, "Set-Cookie": true,
+		"AS2-From": false, "Content-Type": false, "Authorization-Info": false, "": false,
+	} {
+		if got := IsCredentialHeader(name); got != want {
+			t.Errorf("%q: %v", name, got)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package as2gate
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // Direction of a message.
 type Direction string
@@ -111,4 +114,15 @@ type MessageFilter struct {
 	// page (lists are newest first).
 	After string
 	Limit int
+}
+
+// IsCredentialHeader tells the HTTP headers that carry credentials (of a
+// partner, of a proxy on the way, a session cookie). They belong to one
+// HTTP exchange, not to the message: never kept with it, never shown.
+func IsCredentialHeader(name string) bool {
+	switch strings.ToLower(name) {
+	case "authorization", "proxy-authorization", "cookie", "set-cookie":
+		return true
+	}
+	return false
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/as2gate/as2gate"
 	"github.com/as2gate/as2gate/internal/gateway"
 	"github.com/as2gate/as2gate/internal/mime"
 )
@@ -36,15 +37,11 @@ func New(r Receiver) http.Handler {
 	return mux
 }
 
-// credentials are request headers that authenticate the caller to us or
-// to a proxy on the way: not part of the message, never kept with it.
-var credentials = map[string]bool{"Authorization": true, "Proxy-Authorization": true, "Cookie": true}
-
 // header turns the HTTP headers into the MIME header the AS2 engine reads.
 func header(req *http.Request) mime.Header {
 	var h mime.Header
 	for name, values := range req.Header {
-		if credentials[name] {
+		if as2gate.IsCredentialHeader(name) { // never kept with the message
 			continue
 		}
 		for _, v := range values {

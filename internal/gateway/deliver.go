@@ -516,9 +516,14 @@ func (b *blobSource) Open() (io.ReadCloser, error) {
 	return rc, nil
 }
 
+// headerFromHTTP is the header of a partner's answer as kept with the
+// message, without the cookies it may set.
 func headerFromHTTP(h http.Header) mime.Header {
 	var out mime.Header
 	for name, values := range h {
+		if as2gate.IsCredentialHeader(name) {
+			continue
+		}
 		for _, v := range values {
 			out.Add(name, v)
 		}

@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -614,5 +616,27 @@ func TestRawCopyOfEarlyRefusal(t *testing.T) {
 	_, body, ok := bytes.Cut(raw, []byte("\r\n\r\n"))
 	if !ok || int64(len(body)) != received.Load() || !bytes.Contains(body, []byte("IEA*1*000000001~")) {
 		t.Fatalf("raw copy has %d body bytes (header found: %v), the partner read %d", len(body), ok, received.Load())
+	}
+}
+
+// TestPartnerCookiesAreNotKept: a cookie a partner's server sets with its
+// MDN is not kept with the MDN.
+func TestPartnerCookiesAreNotKept(t *testing.T) {
+	alpha, beta := newNode(t, "ALPHA"), newNode(t, "BETA")
+	target, _ := url.Parse(beta.srv.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Set-Cookie", "session=secret-session")
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(srv.Close)
+	p := alpha.partnerOf(t, beta, func(p *as2gate.Partner) { p.URL = srv.URL + "/as2" })
+	beta.partnerOf(t, alpha, nil)
+	m := alpha.waitFinal(t, alpha.send(t, p, "a.x12", []byte("ISA~")).ID)
+	if m.Status != as2gate.StatusSent {
+		t.Fatalf("status %s: %s", m.Status, m.Reason)
+	}
+	if mdn := alpha.readMaybe(m.MDNKey); len(mdn) == 0 || bytes.Contains(mdn, []byte("secret-session")) {
+		t.Fatalf("MDN kept: %q", mdn)
 	}
 }

@@ -103,13 +103,6 @@ func (s *Service) DeleteMessages(ctx context.Context, direction string, ids []st
 	return out, nil
 }
 
-// credentialHeaders are never shown with a message: a partner's or a
-// proxy's credentials may be in its raw message (records stored before
-// they were left out still hold them), and viewers must not see them.
-var credentialHeaders = map[string]bool{
-	"Authorization": true, "Proxy-Authorization": true, "Cookie": true, "Set-Cookie": true,
-}
-
 // GetMessageDetail returns a message with the transport headers stored
 // with its raw message (none while it is queued), but credentials, and
 // its read state.
@@ -138,7 +131,8 @@ func (s *Service) GetMessageDetail(ctx context.Context, id string) (*client.Mess
 	out.Headers = map[string][]string{}
 	for _, f := range h.Fields {
 		name := textproto.CanonicalMIMEHeaderKey(f.Name)
-		if credentialHeaders[name] {
+		// Records stored before credentials were left out may hold some.
+		if as2gate.IsCredentialHeader(name) {
 			continue
 		}
 		out.Headers[name] = append(out.Headers[name], f.Value)
