@@ -80,6 +80,10 @@ type Part struct {
 	Size     int64
 	SHA256   string // of the content, hex: computed while it is written
 	Path     string // the temporary file holding the content
+
+	// signedIn and encryptedIn identify the outermost signed and encrypted
+	// layers holding the part (see parser); 0: none.
+	signedIn, encryptedIn int
 }
 
 // Close removes the payload files still in their temporary place.
@@ -141,6 +145,19 @@ func parseOnce(header mime.Header, body io.Reader, opts ParseOptions, hashAll bo
 	if len(m.Parts) == 0 {
 		return nil, fail(UnexpectedProcessingError, "the message holds no payload")
 	}
+	// A message is signed (encrypted) only as a whole: a part next to a
+	// signed (encrypted) entity is one that anybody on the way could have
+	// added, and it must not be delivered as the partner's. Such a part
+	// means that the payload as a whole is not authenticated; one outside
+	// the envelope arrived without the protection the message claims.
+	if m.Signature != nil && !inOneLayer(m.Parts, func(pt *Part) int { return pt.signedIn }) {
+		m.Close()
+		return nil, fail(AuthenticationFailed, "the signature does not cover every payload part")
+	}
+	if m.Encryption != nil && !inOneLayer(m.Parts, func(pt *Part) int { return pt.encryptedIn }) {
+		m.Close()
+		return nil, fail(InsufficientSecurity, "the encryption does not cover every payload part")
+	}
 	if opts.RequireEncrypted && m.Encryption == nil {
 		m.Close()
 		return nil, fail(InsufficientSecurity, "the message is not encrypted, and the partner agreement requires it")
@@ -150,6 +167,17 @@ func parseOnce(header mime.Header, body io.Reader, opts ParseOptions, hashAll bo
 		return nil, fail(InsufficientSecurity, "the message is not signed, and the partner agreement requires it")
 	}
 	return m, nil
+}
+
+// inOneLayer reports whether every part is inside the same layer, which
+// layer gives for a part (0: none).
+func inOneLayer(parts []*Part, layer func(*Part) int) bool {
+	for _, pt := range parts {
+		if l := layer(pt); l == 0 || l != layer(parts[0]) {
+			return false
+		}
+	}
+	return true
 }
 
 // topRawHeader stands for the MIME headers of a message body that arrived
@@ -173,7 +201,20 @@ type parser struct {
 	micAlg     crypto.Hash // requested by the sender; zero: decided later
 	micName    string
 	micStarted bool // the entity the MIC covers has been found
-	signDepth  int  // inside how many signatures we are
+	// signedIn and encryptedIn identify the outermost signed and encrypted
+	// layers being read, by their position in Layers plus one (0: none),
+	// for the parts to record.
+	signedIn, encryptedIn int
+}
+
+// enterOutermost sets *cur, the outermost layer of a kind being read, to
+// layer unless one is already open; leave closes it again.
+func enterOutermost(cur *int, layer int) (leave func()) {
+	if *cur != 0 {
+		return func() {}
+	}
+	*cur = layer
+	return func() { *cur = 0 }
 }
 
 func (p *parser) layer(kind, format string, args ...any) {
@@ -336,8 +377,11 @@ func (p *parser) pkcs7(h mime.Header, params map[string]string, body io.Reader, 
 		if info.Recipient != nil {
 			subject = info.Recipient.Subject.String()
 		}
+		leave := enterOutermost(&p.encryptedIn, len(p.m.Layers)+1)
 		p.layer("encrypted", "%v with %v, key transport %v, for %q", c.Kind(), info.Cipher, info.KeyTransport, subject)
-		return p.innerEntity(failingReader{plain, DecryptionFailed}, depth+1)
+		err = p.innerEntity(failingReader{plain, DecryptionFailed}, depth+1)
+		leave()
+		return err
 	case cms.KindCompressedData:
 		plain, err := c.Decompress(p.opts.MaxDecompressed)
 		if err != nil {
@@ -346,7 +390,7 @@ func (p *parser) pkcs7(h mime.Header, params map[string]string, body io.Reader, 
 		idx := len(p.m.Layers)
 		signedBefore := p.m.Signature != nil
 		switch {
-		case p.signDepth > 0:
+		case p.signedIn != 0:
 			p.m.Compression = CompressBeforeSigning
 			p.layer("compressed", "zlib compressed-data (before signing)")
 		default:
@@ -354,7 +398,7 @@ func (p *parser) pkcs7(h mime.Header, params map[string]string, body io.Reader, 
 			p.layer("compressed", "zlib compressed-data (not signed)")
 		}
 		err = p.innerEntity(failingReader{plain, DecompressionFailed}, depth+1)
-		if err == nil && p.signDepth == 0 && !signedBefore && p.m.Signature != nil {
+		if err == nil && p.signedIn == 0 && !signedBefore && p.m.Signature != nil {
 			p.m.Compression = CompressAfterSigning
 			p.m.Layers[idx].Detail = "zlib compressed-data (after signing)"
 		}
@@ -397,9 +441,9 @@ func (p *parser) signed(params map[string]string, body io.Reader, depth int) err
 	p.micStarted = true
 	layerIndex := len(p.m.Layers)
 	p.layer("signed", "multipart/signed, micalg=%s", params["micalg"])
-	p.signDepth++
+	leave := enterOutermost(&p.signedIn, layerIndex+1)
 	err = p.innerEntity(tee, depth+1)
-	p.signDepth--
+	leave()
 	if err != nil {
 		return err
 	}
@@ -517,7 +561,8 @@ func (p *parser) leaf(h mime.Header, mt string, raw []byte, body io.Reader) erro
 	if err != nil {
 		return err
 	}
-	part := &Part{Header: h, ContentType: mt, Filename: mime.Filename(h), Path: f.Name()}
+	part := &Part{Header: h, ContentType: mt, Filename: mime.Filename(h), Path: f.Name(),
+		signedIn: p.signedIn, encryptedIn: p.encryptedIn}
 	p.m.Parts = append(p.m.Parts, part) // registered first, so that Close removes it on error
 	sum := sha256.New()
 	part.Size, err = io.Copy(io.MultiWriter(f, sum), decoded)

@@ -1,0 +1,130 @@
+package as2
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/x509"
+	"os"
+	"testing"
+
+	"github.com/as2gate/as2gate/internal/cms"
+	"github.com/as2gate/as2gate/internal/mime"
+)
+
+// mimeEntity is a hand-made MIME entity: a Content-Type field, then body.
+func mimeEntity(contentType string, body []byte) []byte {
+	return append([]byte("Content-Type: "+contentType+"\r\n\r\n"), body...)
+}
+
+// multipartBody joins entities as the parts of a multipart body.
+func multipartBody(boundary string, entities ...[]byte) []byte {
+	var b bytes.Buffer
+	for _, e := range entities {
+		b.WriteString("--" + boundary + "\r\n")
+		b.Write(e)
+		b.WriteString("\r\n")
+	}
+	b.WriteString("--" + boundary + "--\r\n")
+	return b.Bytes()
+}
+
+// encryptFor encrypts content, a MIME entity, for the receiver.
+func encryptFor(t *testing.T, ids pair, cipher cms.Cipher, content []byte) (contentType string, body []byte) {
+	t.Helper()
+	e, err := envelopedEntity(BytesSource(content), cms.EncryptOptions{Cipher: cipher, Recipients: []*x509.Certificate{ids.receiver.Cert}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.header.Get("Content-Type"), readAll(t, e.body)
+}
+
+// withContentType is the header of req with another Content-Type.
+func withContentType(req *Request, contentType string) mime.Header {
+	h := mime.Header{Fields: append([]mime.Field{}, req.Header.Fields...)}
+	h.Set("Content-Type", contentType)
+	h.Del("Content-Transfer-Encoding")
+	return h
+}
+
+func parseWith(t *testing.T, ids pair, h mime.Header, body []byte) (*Message, error) {
+	t.Helper()
+	return Parse(h, bytes.NewReader(body), ParseOptions{
+		Decrypt: []cms.Recipient{{Cert: ids.receiver.Cert, Key: ids.receiver.Key}},
+		Verify:  []*x509.Certificate{ids.sender.Cert},
+		TempDir: t.TempDir(),
+	})
+}
+
+// TestPartsOutsideTheSecurityLayers: a message is reported as signed (or
+// encrypted) only when every payload part is inside that one signature (or
+// envelope); a part next to a signed or encrypted entity is one anybody on
+// the way may have added, and must not be delivered as the partner's.
+func TestPartsOutsideTheSecurityLayers(t *testing.T) {
+	ids := identities(t)
+	signedReq := variant{sign: crypto.SHA256, files: 1}.build(t, ids, [][]byte{[]byte("UNB+signed'")})
+	signed := mimeEntity(signedReq.Header.Get("Content-Type"), readAll(t, signedReq.Body))
+	plain := mimeEntity("application/edi-x12", []byte("ISA*injected~"))
+	encCT, encBody := encryptFor(t, ids, cms.AES128CBC, mimeEntity("application/edi-x12", []byte("ISA*secret~")))
+	encrypted := mimeEntity(encCT, encBody)
+	encSignedCT, encSignedBody := encryptFor(t, ids, cms.AES128GCM, signed)
+	encryptedSigned := mimeEntity(encSignedCT, encSignedBody)
+	encMixedCT, encMixedBody := encryptFor(t, ids, cms.AES256CBC, mimeEntity(`multipart/mixed; boundary="in"`, multipartBody("in", signed, plain)))
+
+	const mixed = `multipart/mixed; boundary="out"`
+	tests := []struct {
+		name        string
+		contentType string
+		body        []byte
+		want        Failure // "": accepted
+	}{
+		{"signed, then a plain part", mixed, multipartBody("out", signed, plain), AuthenticationFailed},
+		{"a plain part, then signed", mixed, multipartBody("out", plain, signed), AuthenticationFailed},
+		{"plain part one level up", `multipart/related; boundary="top"`,
+			multipartBody("top", mimeEntity(mixed, multipartBody("out", signed)), plain), AuthenticationFailed},
+		{"two separate signatures", mixed, multipartBody("out", signed, signed), AuthenticationFailed},
+		{"plain part inside the envelope, outside the signature", encMixedCT, encMixedBody, AuthenticationFailed},
+		{"encrypted, then a plain part", mixed, multipartBody("out", encrypted, plain), InsufficientSecurity},
+		{"encrypted and signed, then a plain part", mixed, multipartBody("out", encryptedSigned, plain), AuthenticationFailed},
+		{"a plain part, then encrypted", mixed, multipartBody("out", plain, encrypted), InsufficientSecurity},
+		{"only a signed part", mixed, multipartBody("out", signed), ""},
+		{"only an encrypted part", mixed, multipartBody("out", encrypted), ""},
+		{"two plain parts", mixed, multipartBody("out", plain, plain), ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			msg, err := parseWith(t, ids, withContentType(signedReq, tt.contentType), tt.body)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				msg.Close()
+				return
+			}
+			if err == nil {
+				msg.Close()
+				t.Fatalf("accepted: signed=%v encrypted=%v, %d parts, layers %+v", msg.Signature != nil, msg.Encryption != nil, len(msg.Parts), msg.Layers)
+			}
+			if FailureOf(err) != tt.want {
+				t.Fatalf("error %v (%s), want %s", err, FailureOf(err), tt.want)
+			}
+		})
+	}
+}
+
+// TestRefusedMessageLeavesNoFiles: the parts written before a message
+// turned out to be refused are removed.
+func TestRefusedMessageLeavesNoFiles(t *testing.T) {
+	ids := identities(t)
+	signedReq := variant{sign: crypto.SHA256, files: 1}.build(t, ids, [][]byte{[]byte("UNB+signed'")})
+	signed := mimeEntity(signedReq.Header.Get("Content-Type"), readAll(t, signedReq.Body))
+	body := multipartBody("out", signed, mimeEntity("text/plain", []byte("added")))
+	dir := t.TempDir()
+	_, err := Parse(withContentType(signedReq, `multipart/mixed; boundary="out"`), bytes.NewReader(body),
+		ParseOptions{Verify: []*x509.Certificate{ids.sender.Cert}, TempDir: dir})
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("%d files left behind", len(entries))
+	}
+}
