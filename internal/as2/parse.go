@@ -347,6 +347,15 @@ func (fr failingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// drain reads what is left of a decrypted or decompressed layer. Its
+// integrity checks (CBC padding, GCM tag, zlib checksum, the end of the
+// DER) run when its end is read, and the entity inside may stop well
+// before: multipart/signed ends at its close delimiter.
+func drain(layer io.Reader) error {
+	_, err := io.Copy(io.Discard, layer)
+	return err
+}
+
 func (p *parser) pkcs7(h mime.Header, params map[string]string, body io.Reader, depth int) error {
 	smimeType := strings.ToLower(params["smime-type"])
 	failure := UnexpectedProcessingError
@@ -379,8 +388,12 @@ func (p *parser) pkcs7(h mime.Header, params map[string]string, body io.Reader, 
 		}
 		leave := enterOutermost(&p.encryptedIn, len(p.m.Layers)+1)
 		p.layer("encrypted", "%v with %v, key transport %v, for %q", c.Kind(), info.Cipher, info.KeyTransport, subject)
-		err = p.innerEntity(failingReader{plain, DecryptionFailed}, depth+1)
+		r := failingReader{plain, DecryptionFailed}
+		err = p.innerEntity(r, depth+1)
 		leave()
+		if err == nil {
+			err = drain(r)
+		}
 		return err
 	case cms.KindCompressedData:
 		plain, err := c.Decompress(p.opts.MaxDecompressed)
@@ -397,7 +410,11 @@ func (p *parser) pkcs7(h mime.Header, params map[string]string, body io.Reader, 
 			p.m.Compression = CompressBeforeSigning
 			p.layer("compressed", "zlib compressed-data (not signed)")
 		}
-		err = p.innerEntity(failingReader{plain, DecompressionFailed}, depth+1)
+		r := failingReader{plain, DecompressionFailed}
+		err = p.innerEntity(r, depth+1)
+		if err == nil {
+			err = drain(r)
+		}
 		if err == nil && p.signedIn == 0 && !signedBefore && p.m.Signature != nil {
 			p.m.Compression = CompressAfterSigning
 			p.m.Layers[idx].Detail = "zlib compressed-data (after signing)"

@@ -128,3 +128,76 @@ func TestRefusedMessageLeavesNoFiles(t *testing.T) {
 		t.Fatalf("%d files left behind", len(entries))
 	}
 }
+
+// withEpilogue is a signed entity followed by 1 MiB of epilogue, which no
+// reader of the entity needs: the end of the layer around it lies far
+// beyond the close delimiter, as it does in any large message.
+func withEpilogue(signed []byte) []byte {
+	return append(append([]byte{}, signed...), bytes.Repeat([]byte("\r\n"), 512<<10)...)
+}
+
+// compressFor wraps content, a MIME entity, in a CompressedData.
+func compressFor(t *testing.T, content []byte) (contentType string, body []byte) {
+	t.Helper()
+	req := &Request{}
+	defer req.Close()
+	e, err := req.compressed(BytesSource(content), t.TempDir(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e.header.Get("Content-Type"), readAll(t, e.body)
+}
+
+// TestTamperedTailIsRefused: the CBC padding, the GCM tag and the zlib
+// checksum come at the very end of a layer, after the multipart/signed
+// entity inside it has ended; a message whose end was altered must fail.
+func TestTamperedTailIsRefused(t *testing.T) {
+	ids := identities(t)
+	signedReq := variant{sign: crypto.SHA256, files: 1}.build(t, ids, [][]byte{[]byte("UNB+signed'")})
+	signed := withEpilogue(mimeEntity(signedReq.Header.Get("Content-Type"), readAll(t, signedReq.Body)))
+	cbcCT, cbc := encryptFor(t, ids, cms.AES256CBC, signed)
+	gcmCT, gcm := encryptFor(t, ids, cms.AES128GCM, signed)
+	zCT, z := compressFor(t, signed)
+	big := variant{sign: crypto.SHA256, cipher: cms.AES128GCM, files: 1}.build(t, ids, [][]byte{bytes.Repeat([]byte("LIN+1'"), 50000)})
+	bigBody := readAll(t, big.Body)
+	// Turning the last plaintext byte, the padding length, into 0 makes
+	// the padding invalid for sure: it is flipped through the block before.
+	pad := byte(16 - len(signed)%16)
+	tests := []struct {
+		name        string
+		contentType string
+		body        []byte
+		at          int  // offset from the end of the byte to change
+		xor         byte // 0: intact
+		want        Failure
+	}{
+		{"CBC intact", cbcCT, cbc, 1, 0, ""},
+		{"CBC padding", cbcCT, cbc, 17, pad, DecryptionFailed},
+		{"GCM intact", gcmCT, gcm, 1, 0, ""},
+		{"GCM tag", gcmCT, gcm, 1, 1, DecryptionFailed},
+		{"GCM tag of a built message", big.Header.Get("Content-Type"), bigBody, 1, 1, DecryptionFailed},
+		{"zlib intact", zCT, z, 1, 0, ""},
+		{"zlib checksum", zCT, z, 1, 1, DecompressionFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := append([]byte{}, tt.body...)
+			body[len(body)-tt.at] ^= tt.xor
+			msg, err := parseWith(t, ids, withContentType(signedReq, tt.contentType), body)
+			if tt.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				msg.Close()
+				return
+			}
+			if err == nil {
+				msg.Close()
+				t.Fatalf("accepted, layers %+v", msg.Layers)
+			}
+			if FailureOf(err) != tt.want {
+				t.Fatalf("error %v (%s), want %s", err, FailureOf(err), tt.want)
+			}
+		})
+	}
+}
