@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	stdmime "mime"
 	"mime/quotedprintable"
 	"os"
@@ -356,6 +357,40 @@ func drain(layer io.Reader) error {
 	return err
 }
 
+// decryptedContentError is the outcome of an envelope whose content was
+// read: inner is the error of the entity inside, tail that of reading the
+// rest. Whatever is wrong with the content is the same decryption-failed
+// for the partner (the cause is kept for our logs; the MDN states the
+// failure alone), for whoever alters a CBC ciphertext must not learn which
+// alteration decrypted to a valid padding, MIME structure or signature
+// encoding. A signature that does not verify is reported as such only
+// once the whole content was decrypted and its padding or tag checked.
+func decryptedContentError(inner, tail error) error {
+	switch {
+	case isLocal(tail):
+		return tail
+	case tail != nil:
+		inner = tail
+	case inner == nil || signatureRefused(inner):
+		return inner
+	}
+	return &Error{Failure: DecryptionFailed, Err: fmt.Errorf("the decrypted content is not a valid message: %w", inner)}
+}
+
+// signatureRefused reports whether err is a well-formed signature that
+// does not verify, or whose digest must be computed again (Parse retries).
+func signatureRefused(err error) bool {
+	return errors.Is(err, cms.ErrSignature) || errors.Is(err, cms.ErrUnknownSigner) ||
+		errors.Is(err, cms.ErrDigestMismatch) || errors.Is(err, cms.ErrDigestNotComputed)
+}
+
+// isLocal reports whether err is a failure of our own files (the spooled
+// body, the payload files) rather than something the content caused.
+func isLocal(err error) bool {
+	var pe *fs.PathError
+	return errors.As(err, &pe)
+}
+
 func (p *parser) pkcs7(h mime.Header, params map[string]string, body io.Reader, depth int) error {
 	smimeType := strings.ToLower(params["smime-type"])
 	failure := UnexpectedProcessingError
@@ -391,10 +426,10 @@ func (p *parser) pkcs7(h mime.Header, params map[string]string, body io.Reader, 
 		r := failingReader{plain, DecryptionFailed}
 		err = p.innerEntity(r, depth+1)
 		leave()
-		if err == nil {
-			err = drain(r)
+		if isLocal(err) {
+			return err
 		}
-		return err
+		return decryptedContentError(err, drain(r))
 	case cms.KindCompressedData:
 		plain, err := c.Decompress(p.opts.MaxDecompressed)
 		if err != nil {

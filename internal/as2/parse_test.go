@@ -9,6 +9,7 @@ import (
 
 	"github.com/as2gate/as2gate/internal/cms"
 	"github.com/as2gate/as2gate/internal/mime"
+	"github.com/as2gate/as2gate/internal/testpeer"
 )
 
 // mimeEntity is a hand-made MIME entity: a Content-Type field, then body.
@@ -197,6 +198,55 @@ func TestTamperedTailIsRefused(t *testing.T) {
 			}
 			if FailureOf(err) != tt.want {
 				t.Fatalf("error %v (%s), want %s", err, FailureOf(err), tt.want)
+			}
+		})
+	}
+}
+
+// TestNoOracleInsideTheEnvelope: whatever is wrong with the decrypted
+// content, the partner hears decryption-failed, nothing more precise, and
+// never a local failure (HTTP 500): otherwise whoever alters a CBC
+// ciphertext learns which of its alterations decrypted to a valid padding
+// or a valid MIME structure. A signature that does not verify stays
+// authentication-failed, but only once the whole layer was decrypted and
+// its padding or tag checked.
+func TestNoOracleInsideTheEnvelope(t *testing.T) {
+	ids := identities(t)
+	signedReq := variant{sign: crypto.SHA256, files: 1}.build(t, ids, [][]byte{[]byte("UNB+signed'")})
+	forged := variant{sign: crypto.SHA256, files: 1}.build(t, pair{testpeer.NewIdentity(t, "other"), ids.receiver}, [][]byte{[]byte("UNB+forged'")})
+	forgedEntity := withEpilogue(mimeEntity(forged.Header.Get("Content-Type"), readAll(t, forged.Body)))
+	zCT, z := compressFor(t, mimeEntity("text/plain", []byte("compressed")))
+	z[len(z)-1] ^= 1
+	badSignature := mimeEntity(`multipart/signed; boundary="s"; micalg=sha-256; protocol="application/pkcs7-signature"`,
+		multipartBody("s", mimeEntity("text/plain", []byte("hello")), mimeEntity("application/pkcs7-signature", []byte("not DER"))))
+	tests := []struct {
+		name    string
+		cipher  cms.Cipher
+		content []byte
+		at      int  // offset from the end of the byte to change
+		xor     byte // 0: intact
+		want    Failure
+	}{
+		{"multipart without a boundary", cms.AES256CBC, mimeEntity("multipart/mixed", []byte("x")), 1, 0, DecryptionFailed},
+		{"unknown transfer encoding", cms.AES256CBC, []byte("Content-Type: text/plain\r\nContent-Transfer-Encoding: x-rot13\r\n\r\nabc"), 1, 0, DecryptionFailed},
+		{"bad base64", cms.AES256CBC, []byte("Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!!"), 1, 0, DecryptionFailed},
+		{"signature part not DER", cms.AES256CBC, badSignature, 1, 0, DecryptionFailed},
+		{"corrupt compressed data", cms.AES128GCM, mimeEntity(zCT, z), 1, 0, DecryptionFailed},
+		{"signature of someone else", cms.AES256CBC, forgedEntity, 1, 0, AuthenticationFailed},
+		{"signature of someone else, padding altered", cms.AES256CBC, forgedEntity, 17, byte(16 - len(forgedEntity)%16), DecryptionFailed},
+		{"signature of someone else, tag altered", cms.AES128GCM, forgedEntity, 1, 1, DecryptionFailed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ct, body := encryptFor(t, ids, tt.cipher, tt.content)
+			body[len(body)-tt.at] ^= tt.xor
+			msg, err := parseWith(t, ids, withContentType(signedReq, ct), body)
+			if err == nil {
+				msg.Close()
+				t.Fatalf("accepted, layers %+v", msg.Layers)
+			}
+			if FailureOf(err) != tt.want || !IsMessageError(err) {
+				t.Fatalf("error %v (%s, message error %v), want %s", err, FailureOf(err), IsMessageError(err), tt.want)
 			}
 		})
 	}
