@@ -205,6 +205,47 @@ func TestMalformed(t *testing.T) {
 	}
 }
 
+// TestReadDERBudgetCountsEveryByte: the budget bounds the bytes read,
+// headers and end-of-contents octets included, so that a run of empty
+// elements (each costing no content) cannot make ReadDER loop and grow
+// its result without end.
+func TestReadDERBudgetCountsEveryByte(t *testing.T) {
+	run := func(open, element, close string, n int) string {
+		return open + strings.Repeat(element, n) + close
+	}
+	tests := []struct {
+		name string
+		ber  string
+		max  int
+		want error // nil: accepted
+	}{
+		{"empty elements", run("30 80", "0500", "0000", 100000), 1000, ErrTooLarge},
+		{"empty string segments", run("24 80", "0400", "0000", 100000), 1000, ErrTooLarge},
+		{"empty constructed segments", run("24 80", "2480 0000", "0000", 100000), 1000, ErrTooLarge},
+		{"exactly the budget", "30 06 0500 0500 0500", 8, nil},
+		{"one byte over", "30 06 0500 0500 0500", 7, ErrTooLarge},
+		{"end of contents counted", "30 80 0500 0500 0000", 8, nil},
+		{"end of contents over", "30 80 0500 0500 0000", 7, ErrTooLarge},
+		{"header over", "04 02 6162", 3, ErrTooLarge},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := NewReader(bytes.NewReader(unhex(t, tt.ber)))
+			h, err := r.Next()
+			if err != nil {
+				t.Fatal(err)
+			}
+			der, err := r.ReadDER(h, tt.max)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("error %v, want %v", err, tt.want)
+			}
+			if err == nil && len(der) > tt.max {
+				t.Fatalf("%d bytes returned, budget %d", len(der), tt.max)
+			}
+		})
+	}
+}
+
 func TestTooDeep(t *testing.T) {
 	in := bytes.Repeat([]byte{0x30, 0x80}, MaxDepth+2)
 	r := NewReader(bytes.NewReader(in))

@@ -8,10 +8,21 @@ import (
 // ReadDER reads the rest of the element whose header h was just read and
 // returns its complete DER encoding: indefinite lengths become definite and
 // constructed universal strings become primitive, so that encoding/asn1 can
-// parse the result. At most max bytes of content are accepted.
+// parse the result. The element may take at most max bytes of input, its
+// header, every nested header and end-of-contents octets included: empty
+// elements cost no content, and a hostile stream of them would otherwise
+// keep ReadDER looping and its result growing. So the number of elements
+// is bounded by max/2, their nesting by MaxDepth.
 func (r *Reader) ReadDER(h Header, max int) ([]byte, error) {
-	budget := max
-	return r.readDER(h, &budget, 0)
+	stop := r.off - int64(h.headerLen) + int64(max)
+	if r.off > stop {
+		return nil, ErrTooLarge
+	}
+	der, err := r.readDER(h, stop, 0)
+	if err == nil && r.off > stop { // end-of-contents octets
+		return nil, ErrTooLarge
+	}
+	return der, err
 }
 
 // ExpectDER reads the next element, checks its class and tag and returns it
@@ -50,11 +61,11 @@ func isStringType(h Header) bool {
 	return false
 }
 
-func (r *Reader) take(n int64, budget *int) ([]byte, error) {
-	if n > int64(*budget) {
+// take reads n content bytes, which must end by the offset stop.
+func (r *Reader) take(n int64, stop int64) ([]byte, error) {
+	if n > stop-r.off {
 		return nil, ErrTooLarge
 	}
-	*budget -= int(n)
 	b := make([]byte, n)
 	if err := r.readFull(b); err != nil {
 		return nil, err
@@ -62,19 +73,28 @@ func (r *Reader) take(n int64, budget *int) ([]byte, error) {
 	return b, nil
 }
 
-func (r *Reader) readDER(h Header, budget *int, depth int) ([]byte, error) {
+// nextWithin reads the next header, which must end by the offset stop.
+func (r *Reader) nextWithin(stop int64) (Header, error) {
+	h, err := r.Next()
+	if err == nil && r.off > stop {
+		return h, ErrTooLarge
+	}
+	return h, err
+}
+
+func (r *Reader) readDER(h Header, stop int64, depth int) ([]byte, error) {
 	if depth > MaxDepth {
 		return nil, ErrTooDeep
 	}
 	if !h.Constructed {
-		content, err := r.take(h.Length, budget)
+		content, err := r.take(h.Length, stop)
 		if err != nil {
 			return nil, err
 		}
 		return AppendElement(nil, h.Class, h.Tag, false, content), nil
 	}
 	if isStringType(h) {
-		content, err := r.readStringContent(h, budget, depth)
+		content, err := r.readStringContent(h, stop, depth)
 		if err != nil {
 			return nil, err
 		}
@@ -92,11 +112,11 @@ func (r *Reader) readDER(h Header, budget *int, depth int) ([]byte, error) {
 		if !more {
 			break
 		}
-		ch, err := r.Next()
+		ch, err := r.nextWithin(stop)
 		if err != nil {
 			return nil, err
 		}
-		child, err := r.readDER(ch, budget, depth+1)
+		child, err := r.readDER(ch, stop, depth+1)
 		if err != nil {
 			return nil, err
 		}
@@ -109,12 +129,12 @@ func (r *Reader) readDER(h Header, budget *int, depth int) ([]byte, error) {
 }
 
 // readStringContent concatenates the segments of a constructed string.
-func (r *Reader) readStringContent(h Header, budget *int, depth int) ([]byte, error) {
+func (r *Reader) readStringContent(h Header, stop int64, depth int) ([]byte, error) {
 	if depth > MaxDepth {
 		return nil, ErrTooDeep
 	}
 	if !h.Constructed {
-		return r.take(h.Length, budget)
+		return r.take(h.Length, stop)
 	}
 	if err := r.Enter(h); err != nil {
 		return nil, err
@@ -129,11 +149,11 @@ func (r *Reader) readStringContent(h Header, budget *int, depth int) ([]byte, er
 		if !more {
 			break
 		}
-		ch, err := r.Next()
+		ch, err := r.nextWithin(stop)
 		if err != nil {
 			return nil, err
 		}
-		seg, err := r.readStringContent(ch, budget, depth+1)
+		seg, err := r.readStringContent(ch, stop, depth+1)
 		if err != nil {
 			return nil, err
 		}
