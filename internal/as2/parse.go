@@ -27,6 +27,12 @@ import (
 // compressed, multipart): real messages use three or four.
 const maxDepth = 12
 
+// maxMessageParts bounds the MIME parts of a message, at every nesting
+// level together (each part of a multipart, each layer's content):
+// mime.Limits.MaxParts bounds one multipart entity alone, and nesting
+// would multiply it, and with it the payload files.
+const maxMessageParts = 1000
+
 // ParseOptions say how to open and check a received message.
 type ParseOptions struct {
 	// Decrypt are our key pairs (a station's current and next).
@@ -206,6 +212,7 @@ type parser struct {
 	// layers being read, by their position in Layers plus one (0: none),
 	// for the parts to record.
 	signedIn, encryptedIn int
+	parts                 int // MIME parts met so far, for maxMessageParts
 }
 
 // enterOutermost sets *cur, the outermost layer of a kind being read, to
@@ -256,6 +263,9 @@ var entityReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 
 // content some products encrypt has none (Mendelson, encrypt-only): then
 // the whole content is the payload.
 func (p *parser) innerEntity(r io.Reader, depth int) error {
+	if p.parts++; p.parts > maxMessageParts {
+		return fail(UnexpectedProcessingError, "%w: more than %d in the message", mime.ErrTooManyParts, maxMessageParts)
+	}
 	br := entityReaders.Get().(*bufio.Reader)
 	br.Reset(r)
 	defer func() {

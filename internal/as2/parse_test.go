@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
+	"errors"
 	"os"
 	"testing"
 
@@ -249,5 +250,31 @@ func TestNoOracleInsideTheEnvelope(t *testing.T) {
 				t.Fatalf("error %v (%s, message error %v), want %s", err, FailureOf(err), IsMessageError(err), tt.want)
 			}
 		})
+	}
+}
+
+// TestMessagePartsLimit: mime.Limits.MaxParts bounds each multipart entity
+// alone, and nesting multiplies it; the message as a whole holds at most
+// maxMessageParts MIME parts, however nested.
+func TestMessagePartsLimit(t *testing.T) {
+	ids := identities(t)
+	req := variant{files: 1}.build(t, ids, [][]byte{[]byte("x")})
+	nested := func(perInner int) []byte {
+		leaves := make([][]byte, perInner)
+		for i := range leaves {
+			leaves[i] = mimeEntity("text/plain", []byte("x"))
+		}
+		inner := mimeEntity(`multipart/mixed; boundary="in"`, multipartBody("in", leaves...))
+		return multipartBody("out", inner, inner)
+	}
+	// The two inner entities are parts too: 2 + 2*499 = maxMessageParts.
+	msg, err := parseWith(t, ids, withContentType(req, `multipart/mixed; boundary="out"`), nested(maxMessageParts/2-1))
+	if err != nil {
+		t.Fatalf("%d parts refused: %v", maxMessageParts, err)
+	}
+	msg.Close()
+	_, err = parseWith(t, ids, withContentType(req, `multipart/mixed; boundary="out"`), nested(maxMessageParts/2))
+	if !errors.Is(err, mime.ErrTooManyParts) || FailureOf(err) != UnexpectedProcessingError {
+		t.Fatalf("error %v (%s), want too many parts", err, FailureOf(err))
 	}
 }
