@@ -13,6 +13,7 @@ import (
 	"math/rand/v2"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/as2gate/as2gate/internal/testpeer"
 )
@@ -123,6 +124,65 @@ func TestVerifyFailures(t *testing.T) {
 			t.Fatalf("error %v, want ErrSignature", err)
 		}
 	})
+}
+
+// TestContentTypeAttribute: with signed attributes, the content type the
+// signer signed must be present and be the encapsulated one (RFC 5652
+// §5.3, §11.1); the encapsulated type itself is not signed.
+func TestContentTypeAttribute(t *testing.T) {
+	alice := testpeer.NewIdentity(t, "alice")
+	content := []byte("the signed content")
+	s := &Signer{Key: alice.Key, Cert: alice.Cert, Digest: crypto.SHA256}
+	dataOID, _ := asn1.Marshal(oidData)
+	otherOID, _ := asn1.Marshal(oidSignedData) // as long as dataOID
+	contentTypeAttr, _ := asn1.Marshal(oidAttrContentType)
+	otherAttr, _ := asn1.Marshal(asn1.ObjectIdentifier{1, 2, 840, 113549, 1, 9, 7}) // as long, and not known to us
+	// signEdited signs after edit changed the DER signed attributes in
+	// place: build embeds the attributes it handed to the signing function.
+	signEdited := func(edit func(attrs []byte)) []byte {
+		d := s.NewHash()
+		d.Write(content)
+		der, err := s.build(d.Sum(nil), time.Now(), func(attrs []byte) ([]byte, error) {
+			edit(attrs)
+			h := s.Digest.New()
+			h.Write(attrs)
+			return s.Key.Sign(nil, h.Sum(nil), s.Digest)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return der
+	}
+	replace := func(b, old, new []byte) {
+		i := bytes.Index(b, old)
+		if i < 0 {
+			t.Fatalf("%x not found", old)
+		}
+		copy(b[i:], new)
+	}
+	encapChanged := sign(t, s, content)
+	replace(encapChanged, dataOID, otherOID) // the first is the encapsulated content type
+	tests := []struct {
+		name string
+		der  []byte
+		ok   bool
+	}{
+		{"as signed", signEdited(func([]byte) {}), true},
+		{"encapsulated type differs", encapChanged, false},
+		{"signed type differs", signEdited(func(attrs []byte) { replace(attrs, dataOID, otherOID) }), false},
+		{"no content-type attribute", signEdited(func(attrs []byte) { replace(attrs, contentTypeAttr, otherAttr) }), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sd, err := ParseSignedData(tt.der)
+			if err == nil {
+				_, err = sd.Verify(VerifyOptions{Trusted: []*x509.Certificate{alice.Cert}, Digests: digestOf(crypto.SHA256, content)})
+			}
+			if tt.ok != (err == nil) || (err != nil && !IsMalformed(err)) {
+				t.Fatalf("error %v, want ok=%v or a malformed structure", err, tt.ok)
+			}
+		})
+	}
 }
 
 func encrypt(t *testing.T, content []byte, opts EncryptOptions) []byte {

@@ -42,6 +42,7 @@ type SignerInfo struct {
 	serial        *big.Int
 	subjectKeyID  []byte
 	signedAttrs   []byte // DER SET OF Attribute, nil when absent
+	contentType   asn1.ObjectIdentifier
 	messageDigest []byte
 	pssHash       crypto.Hash // zero: same as Digest
 	signature     []byte
@@ -107,6 +108,12 @@ func ParseSignedData(data []byte) (*SignedData, error) {
 		si, err := parseSignerInfo(in)
 		if err != nil {
 			return nil, err
+		}
+		// The encapsulated content type is not signed; the attribute is
+		// (RFC 5652 §5.3, §11.1), and the two must agree.
+		if si.signedAttrs != nil && !si.contentType.Equal(sd.EncapContentInfo.ContentType) {
+			return nil, fmt.Errorf("%w: signed content type %v, encapsulated content type %v", ErrMalformed,
+				si.contentType, sd.EncapContentInfo.ContentType)
 		}
 		out.Signers = append(out.Signers, si)
 	}
@@ -232,6 +239,10 @@ func (si *SignerInfo) readAttributes() error {
 		}
 		v := values[0]
 		switch {
+		case a.Type.Equal(oidAttrContentType):
+			if _, err := asn1.Unmarshal(v.FullBytes, &si.contentType); err != nil {
+				return fmt.Errorf("%w: bad content-type attribute", ErrMalformed)
+			}
 		case a.Type.Equal(oidAttrMessageDigest):
 			if _, err := asn1.Unmarshal(v.FullBytes, &si.messageDigest); err != nil {
 				return fmt.Errorf("%w: bad message-digest attribute", ErrMalformed)
