@@ -18,6 +18,8 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/as2gate/as2gate/internal/cms"
 	"github.com/as2gate/as2gate/internal/mime"
@@ -32,6 +34,9 @@ const maxDepth = 12
 // mime.Limits.MaxParts bounds one multipart entity alone, and nesting
 // would multiply it, and with it the payload files.
 const maxMessageParts = 1000
+
+// maxHeaderText bounds a decoded header text, as RFC 5322 bounds a line.
+const maxHeaderText = 998
 
 // ParseOptions say how to open and check a received message.
 type ParseOptions struct {
@@ -643,11 +648,26 @@ func (p *parser) leaf(h mime.Header, mt string, raw []byte, body io.Reader) erro
 	return finish()
 }
 
-// DecodeHeaderText decodes RFC 2047 encoded words in a header value.
+// DecodeHeaderText decodes the RFC 2047 encoded words of a header value
+// (keeping the value as it is when they do not decode) into text fit to
+// store and show, whatever a sender encoded: valid UTF-8, with invalid
+// bytes and control characters (NUL, the rest of C0, DEL, C1) replaced by
+// U+FFFD, and at most maxHeaderText bytes, cut on a rune boundary.
 func DecodeHeaderText(s string) string {
 	var d stdmime.WordDecoder
 	if out, err := d.DecodeHeader(s); err == nil {
-		return out
+		s = out
+	}
+	s = strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
+	if len(s) > maxHeaderText {
+		// The text is valid: its only invalid bytes after the cut are
+		// those of a rune cut in two.
+		s = strings.ToValidUTF8(s[:maxHeaderText], "")
 	}
 	return s
 }

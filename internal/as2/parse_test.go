@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"crypto"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"os"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/as2gate/as2gate/internal/cms"
 	"github.com/as2gate/as2gate/internal/mime"
@@ -276,5 +279,31 @@ func TestMessagePartsLimit(t *testing.T) {
 	_, err = parseWith(t, ids, withContentType(req, `multipart/mixed; boundary="out"`), nested(maxMessageParts/2))
 	if !errors.Is(err, mime.ErrTooManyParts) || FailureOf(err) != UnexpectedProcessingError {
 		t.Fatalf("error %v (%s), want too many parts", err, FailureOf(err))
+	}
+}
+
+// TestDecodeHeaderText: a decoded header text (a Subject) is stored and
+// shown: it must be valid UTF-8 without control characters, and at most
+// maxHeaderText bytes cut on a rune boundary, whatever was encoded.
+func TestDecodeHeaderText(t *testing.T) {
+	b64 := func(s string) string { return "=?utf-8?b?" + base64.StdEncoding.EncodeToString([]byte(s)) + "?=" }
+	long := strings.Repeat("ü", maxHeaderText) // two bytes a rune
+	tests := []struct{ in, want string }{
+		{"Invoice 42", "Invoice 42"},
+		{"=?utf-8?q?Invoice_=C3=BC?=", "Invoice ü"},
+		{"=?iso-8859-1?q?caf=E9?=", "café"},
+		{"=?utf-8?q?a=00b?=", "a\uFFFDb"},
+		{b64("a\a\x1b\x7fb\tc\r\nd"), "a\uFFFD\uFFFD\uFFFDb\uFFFDc\uFFFD\uFFFDd"},
+		{"=?utf-8?q?bad=FFbyte?=", "bad\uFFFDbyte"},
+		{"raw \xfe 8-bit", "raw \uFFFD 8-bit"},
+		{long, long[:maxHeaderText]},
+		{"a" + long, "a" + long[:maxHeaderText-2]},
+		{b64("a" + long), "a" + long[:maxHeaderText-2]},
+	}
+	for _, tt := range tests {
+		got := DecodeHeaderText(tt.in)
+		if got != tt.want || !utf8.ValidString(got) || len(got) > maxHeaderText {
+			t.Errorf("DecodeHeaderText(%.60q) = %.60q (%d bytes), want %.60q", tt.in, got, len(got), tt.want)
+		}
 	}
 }

@@ -96,7 +96,7 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 	keys := as2gate.KeysFor(st.AS2ID, p.AS2ID, as2gate.Inbound, as2gate.NewFolderName(now))
 	m := &as2gate.Message{
 		ID: as2gate.NewID(), Direction: as2gate.Inbound, StationID: st.ID, PartnerID: p.ID,
-		StationAS2ID: st.AS2ID, PartnerAS2ID: p.AS2ID, MessageID: msgID, Subject: decodeSubject(h.Get("Subject")),
+		StationAS2ID: st.AS2ID, PartnerAS2ID: p.AS2ID, MessageID: msgID, Subject: as2.DecodeHeaderText(h.Get("Subject")),
 		Folder: keys.Folder, RawKey: keys.Raw, MDNMode: as2gate.MDNNone,
 		CreatedAt: now, UpdatedAt: now,
 	}
@@ -330,7 +330,7 @@ func (g *Gateway) recordUnknownPartner(ctx context.Context, st *as2gate.Station,
 	}
 	m := &as2gate.Message{
 		ID: as2gate.NewID(), Direction: as2gate.Inbound, StationID: st.ID, StationAS2ID: st.AS2ID, PartnerAS2ID: from,
-		MessageID: msgID, Subject: decodeSubject(h.Get("Subject")), Status: as2gate.StatusRejected,
+		MessageID: msgID, Subject: as2.DecodeHeaderText(h.Get("Subject")), Status: as2gate.StatusRejected,
 		Reason: fmt.Sprintf("%q is not a partner: message refused with HTTP 403", from), MDNMode: as2gate.MDNNone,
 		CreatedAt: now, UpdatedAt: now, CompletedAt: now,
 	}
@@ -417,11 +417,4 @@ func headerBytes(h mime.Header) []byte {
 	}
 	b.WriteString("\r\n")
 	return b.Bytes()
-}
-
-func decodeSubject(s string) string {
-	if len(s) > 998 {
-		s = s[:998]
-	}
-	return as2.DecodeHeaderText(s)
 }
