@@ -124,11 +124,14 @@ func box(dir Direction) string {
 	return "outbox"
 }
 
-// MessageKeys are the blob keys of a message.
+// MessageKeys are the blob keys of a message. The raw message and MDN are
+// one file each beside the others of the box, not in a folder of their
+// own: a folder costs a directory to create and to make durable, which at
+// hundreds of messages a second is a tenth of the receiver's time.
 type MessageKeys struct {
 	Folder string // AS2/files/<station>/<partner>/<box>/<name>
-	Raw    string // AS2/raw-message/.../<name>/message.raw: headers and body
-	MDN    string // AS2/raw-mdn/.../<name>/mdn.raw: headers and body
+	Raw    string // AS2/raw-message/<station>/<partner>/<box>/<name>.raw: headers and body
+	MDN    string // AS2/raw-mdn/<station>/<partner>/<box>/<name>.raw: headers and body
 }
 
 // KeysFor lays out the blob keys of a message.
@@ -136,8 +139,8 @@ func KeysFor(stationAS2ID, partnerAS2ID string, dir Direction, folderName string
 	tail := KeyElement(stationAS2ID) + "/" + KeyElement(partnerAS2ID) + "/" + box(dir) + "/" + folderName
 	return MessageKeys{
 		Folder: "AS2/files/" + tail,
-		Raw:    "AS2/raw-message/" + tail + "/message.raw",
-		MDN:    "AS2/raw-mdn/" + tail + "/mdn.raw",
+		Raw:    "AS2/raw-message/" + tail + ".raw",
+		MDN:    "AS2/raw-mdn/" + tail + ".raw",
 	}
 }
 

@@ -29,6 +29,10 @@ func TestKeysFor(t *testing.T) {
 	if !strings.HasPrefix(k.Folder, "AS2/files/%2E.%2Fst/pa rt/inbox/1594924300560-") {
 		t.Fatalf("folder %q", k.Folder)
 	}
+	name := strings.TrimPrefix(k.Folder, "AS2/files/")
+	if k.Raw != "AS2/raw-message/"+name+".raw" || k.MDN != "AS2/raw-mdn/"+name+".raw" {
+		t.Fatalf("raw %q, MDN %q: not one file each beside the others of the box", k.Raw, k.MDN)
+	}
 	for _, key := range []string{k.Folder, k.Raw, k.MDN} {
 		for _, el := range strings.Split(key, "/") {
 			if el == ".." || el == "." || el == "" {
