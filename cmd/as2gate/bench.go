@@ -13,6 +13,7 @@ import (
 
 	"github.com/as2gate/as2gate/internal/cms"
 	"github.com/as2gate/as2gate/internal/loadgen"
+	"github.com/as2gate/as2gate/internal/redact"
 )
 
 const benchAbout = `Sends --count signed and encrypted messages to an AS2 receiver from
@@ -128,7 +129,7 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "sending to %s...\n", redactURL(cfg.URL))
+	fmt.Fprintf(stderr, "sending to %s...\n", redact.URL(cfg.URL))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	res := run.Execute(ctx)

@@ -10,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -24,6 +23,7 @@ import (
 	"github.com/as2gate/as2gate/internal/config"
 	"github.com/as2gate/as2gate/internal/gateway"
 	"github.com/as2gate/as2gate/internal/password"
+	"github.com/as2gate/as2gate/internal/redact"
 	"github.com/as2gate/as2gate/internal/service"
 )
 
@@ -92,7 +92,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "AS2 listener (partners):      %s://%s/as2  (public URL %s)\n", scheme(cfg.AS2TLSCert), as2ln.Addr(), publicURL)
 	fmt.Fprintf(stdout, "admin listener (API, health): %s://%s%s  (OpenAPI at %[3]s/openapi.json), /healthz\n", scheme(cfg.AdminTLSCert), adminln.Addr(), api.Prefix)
-	fmt.Fprintf(stdout, "data folder %s, database %s\n", cfg.DataDir, redactURL(cfg.Database))
+	fmt.Fprintf(stdout, "data folder %s, database %s\n", cfg.DataDir, redact.URL(cfg.Database))
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 2)
@@ -146,49 +146,6 @@ func newLogger(cfg *config.Config, w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return slog.New(slog.NewTextHandler(w, opts)), nil
-}
-
-// redactURL hides the secrets of a URL before it is printed or logged:
-// the password of its user, and the values of the query parameters whose
-// names speak of a password, secret or token (PostgreSQL's password and
-// sslpassword, an S3 endpoint's X-Amz-Security-Token...). It parses as
-// the drivers do, so that a password with an @ or a ? in it is found
-// where they find it.
-func redactURL(s string) string {
-	if !strings.Contains(s, "://") {
-		return s // a path, as in sqlite:PATH: no user, no parameters
-	}
-	u, err := url.Parse(s)
-	if err != nil {
-		return "xxxxx (not a valid URL)" // where its secrets are cannot be told
-	}
-	redacted := false
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-		redacted = true
-	}
-	if u.RawQuery != "" {
-		// Rewritten in place, not through url.Values, which would reorder them.
-		params := strings.Split(u.RawQuery, "&")
-		for i, p := range params {
-			k, _, _ := strings.Cut(p, "=")
-			if name, err := url.QueryUnescape(k); err != nil || isSecretParam(name) {
-				params[i], redacted = k+"=xxxxx", true
-			}
-		}
-		u.RawQuery = strings.Join(params, "&")
-	}
-	if !redacted {
-		return s // as given, not as net/url would escape it
-	}
-	return u.String()
-}
-
-// isSecretParam reports a query parameter that holds a credential: pass,
-// password, sslpassword, secret, client_secret, token, access_token...
-func isSecretParam(name string) bool {
-	name = strings.ToLower(name)
-	return strings.Contains(name, "pass") || strings.Contains(name, "secret") || strings.Contains(name, "token")
 }
 
 // ensureAdmin creates the first admin user on first start, with the

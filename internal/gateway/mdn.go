@@ -13,6 +13,7 @@ import (
 	"github.com/as2gate/as2gate"
 	"github.com/as2gate/as2gate/internal/as2"
 	"github.com/as2gate/as2gate/internal/mime"
+	"github.com/as2gate/as2gate/internal/redact"
 )
 
 // ReceiveMDN handles an asynchronous MDN POSTed by a partner for a message
@@ -151,7 +152,7 @@ func (g *Gateway) runSendMDN(ctx context.Context, job *as2gate.Job) {
 			return true, finished(job), nil
 		case job.Attempts >= mdnDeliveryAttempts:
 			m.MDNStatus = "failed"
-			m.Reason = fmt.Sprintf("the MDN could not be delivered to %s: %v", m.MDNURL, err)
+			m.Reason = fmt.Sprintf("the MDN could not be delivered to %s: %v", redact.URL(m.MDNURL), err)
 			return true, finished(job), nil
 		default:
 			m.MDNStatus = "retrying"
@@ -162,7 +163,7 @@ func (g *Gateway) runSendMDN(ctx context.Context, job *as2gate.Job) {
 		g.log.Error("recording an async MDN delivery", "message", m.ID, "error", uerr)
 	}
 	if err != nil {
-		g.log.Warn("async MDN delivery failed", "message_id", m.MessageID, "url", m.MDNURL, "attempt", job.Attempts, "error", err)
+		g.log.Warn("async MDN delivery failed", "message_id", m.MessageID, "url", redact.URL(m.MDNURL), "attempt", job.Attempts, "error", err)
 	}
 }
 

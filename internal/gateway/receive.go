@@ -15,6 +15,7 @@ import (
 	"github.com/as2gate/as2gate/internal/as2"
 	"github.com/as2gate/as2gate/internal/cms"
 	"github.com/as2gate/as2gate/internal/mime"
+	"github.com/as2gate/as2gate/internal/redact"
 )
 
 // Reply is the HTTP answer to a partner.
@@ -178,7 +179,7 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 			// an address it names, other than the partner's own host.
 			m.MDNMode, m.MDNURL, m.MDNStatus = as2gate.MDNAsync, req.AsyncURL, "withheld"
 			g.log.Warn("async MDN withheld: the message is not signed by the partner and the MDN URL is not on the partner's host",
-				"message_id", msgID, "partner", p.AS2ID, "url", req.AsyncURL)
+				"message_id", msgID, "partner", p.AS2ID, "url", redact.URL(req.AsyncURL))
 		case req.AsyncURL != "":
 			m.MDNMode, m.MDNURL, m.MDNStatus = as2gate.MDNAsync, req.AsyncURL, "queued"
 			jobs = append(jobs, as2gate.Job{ID: as2gate.NewID(), Kind: as2gate.JobSendMDN, MessageID: m.ID, RunAt: now})

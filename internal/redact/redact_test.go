@@ -1,8 +1,8 @@
-package main
+package redact
 
 import "testing"
 
-func TestRedactURL(t *testing.T) {
+func TestURL(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
 		{"sqlite:/var/lib/as2gate/as2gate.db", "sqlite:/var/lib/as2gate/as2gate.db"},
 		{"sqlite:/data/my db?.db", "sqlite:/data/my db?.db"},
@@ -23,8 +23,8 @@ func TestRedactURL(t *testing.T) {
 		{"postgres://u:s3?cret@db/x", "xxxxx (not a valid URL)"},
 		{"postgres://u:s3#cret@db/x", "xxxxx (not a valid URL)"},
 	} {
-		if got := redactURL(c.in); got != c.want {
-			t.Errorf("redactURL(%q) = %q, want %q", c.in, got, c.want)
+		if got := URL(c.in); got != c.want {
+			t.Errorf("URL(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
 }
