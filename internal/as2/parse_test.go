@@ -64,6 +64,22 @@ func parseWith(t *testing.T, ids pair, h mime.Header, body []byte) (*Message, er
 // encrypted) only when every payload part is inside that one signature (or
 // envelope); a part next to a signed or encrypted entity is one anybody on
 // the way may have added, and must not be delivered as the partner's.
+// wantOutcome fails t unless a message was accepted (want "") or refused
+// with the failure want.
+func wantOutcome(t *testing.T, msg *Message, err error, want Failure) {
+	t.Helper()
+	if err == nil {
+		msg.Close()
+		if want != "" {
+			t.Fatalf("accepted: signed=%v encrypted=%v, %d parts, layers %+v", msg.Signature != nil, msg.Encryption != nil, len(msg.Parts), msg.Layers)
+		}
+		return
+	}
+	if FailureOf(err) != want || want == "" {
+		t.Fatalf("error %v (%s), want %q", err, FailureOf(err), want)
+	}
+}
+
 func TestPartsOutsideTheSecurityLayers(t *testing.T) {
 	ids := identities(t)
 	signedReq := variant{sign: crypto.SHA256, files: 1}.build(t, ids, [][]byte{[]byte("UNB+signed'")})
@@ -98,20 +114,7 @@ func TestPartsOutsideTheSecurityLayers(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			msg, err := parseWith(t, ids, withContentType(signedReq, tt.contentType), tt.body)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				msg.Close()
-				return
-			}
-			if err == nil {
-				msg.Close()
-				t.Fatalf("accepted: signed=%v encrypted=%v, %d parts, layers %+v", msg.Signature != nil, msg.Encryption != nil, len(msg.Parts), msg.Layers)
-			}
-			if FailureOf(err) != tt.want {
-				t.Fatalf("error %v (%s), want %s", err, FailureOf(err), tt.want)
-			}
+			wantOutcome(t, msg, err, tt.want)
 		})
 	}
 }
@@ -189,20 +192,7 @@ func TestTamperedTailIsRefused(t *testing.T) {
 			body := append([]byte{}, tt.body...)
 			body[len(body)-tt.at] ^= tt.xor
 			msg, err := parseWith(t, ids, withContentType(signedReq, tt.contentType), body)
-			if tt.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
-				msg.Close()
-				return
-			}
-			if err == nil {
-				msg.Close()
-				t.Fatalf("accepted, layers %+v", msg.Layers)
-			}
-			if FailureOf(err) != tt.want {
-				t.Fatalf("error %v (%s), want %s", err, FailureOf(err), tt.want)
-			}
+			wantOutcome(t, msg, err, tt.want)
 		})
 	}
 }

@@ -193,12 +193,7 @@ func TestMalformed(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := NewReader(bytes.NewReader(unhex(t, tt.ber)))
-			h, err := r.Next()
-			if err == nil {
-				_, err = r.ReadDER(h, tt.max)
-			}
-			if !errors.Is(err, tt.want) {
+			if _, err := readFirst(t, tt.ber, tt.max); !errors.Is(err, tt.want) {
 				t.Fatalf("error %v, want %v", err, tt.want)
 			}
 		})
@@ -230,12 +225,7 @@ func TestReadDERBudgetCountsEveryByte(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := NewReader(bytes.NewReader(unhex(t, tt.ber)))
-			h, err := r.Next()
-			if err != nil {
-				t.Fatal(err)
-			}
-			der, err := r.ReadDER(h, tt.max)
+			der, err := readFirst(t, tt.ber, tt.max)
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("error %v, want %v", err, tt.want)
 			}
@@ -244,6 +234,17 @@ func TestReadDERBudgetCountsEveryByte(t *testing.T) {
 			}
 		})
 	}
+}
+
+// readFirst reads the first element of BER given in hex as DER, within
+// the budget max.
+func readFirst(t *testing.T, berHex string, max int) ([]byte, error) {
+	r := NewReader(bytes.NewReader(unhex(t, berHex)))
+	h, err := r.Next()
+	if err != nil {
+		return nil, err
+	}
+	return r.ReadDER(h, max)
 }
 
 func TestTooDeep(t *testing.T) {
