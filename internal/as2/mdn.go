@@ -279,6 +279,7 @@ func splitParts(body []byte, boundary string, limits mime.Limits) ([][]byte, err
 		return nil, fmt.Errorf("%w: multipart without boundary", ErrMDNMalformed)
 	}
 	pr := mime.NewPartReader(bytes.NewReader(body), boundary, limits)
+	defer pr.Close()
 	var parts [][]byte
 	for {
 		part, err := pr.NextPart()

@@ -482,6 +482,7 @@ func (p *parser) signed(params map[string]string, body io.Reader, depth int) err
 		return fail(AuthenticationFailed, "multipart/signed without a boundary")
 	}
 	pr := mime.NewPartReader(body, boundary, p.opts.Limits)
+	defer pr.Close()
 	content, err := pr.NextPart()
 	if err != nil {
 		return fail(AuthenticationFailed, "multipart/signed: %v", err)
@@ -603,6 +604,7 @@ func (p *parser) multipart(mt string, params map[string]string, raw []byte, body
 	r, finish := p.beginMIC(raw, body)
 	p.layer("multipart", "%s with several attachments", mt)
 	pr := mime.NewPartReader(r, boundary, p.opts.Limits)
+	defer pr.Close()
 	for {
 		part, err := pr.NextPart()
 		if err == io.EOF {

@@ -632,3 +632,33 @@ func BenchmarkPartReader(b *testing.B) {
 		})
 	}
 }
+
+// TestPartReaderClose: after Close, the reader and its parts refuse to be
+// read, and the buffer given back serves the next reader with its own
+// input only.
+func TestPartReaderClose(t *testing.T) {
+	first := NewPartReader(strings.NewReader("--b\r\n\r\nfirst part\r\n--b--\r\n"), "b", Limits{})
+	part, err := first.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.Close()
+	if _, err := part.Read(make([]byte, 10)); !errors.Is(err, errClosed) {
+		t.Fatalf("part read after Close: %v", err)
+	}
+	if _, err := first.NextPart(); !errors.Is(err, errClosed) {
+		t.Fatalf("NextPart after Close: %v", err)
+	}
+	first.Close() // twice is harmless
+	for range 3 {
+		next := NewPartReader(strings.NewReader("--b\r\n\r\nnext\r\n--b--\r\n"), "b", Limits{})
+		part, err := next.NextPart()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := io.ReadAll(part); err != nil || string(got) != "\r\nnext" {
+			t.Fatalf("next reader read %q, %v", got, err)
+		}
+		next.Close()
+	}
+}
