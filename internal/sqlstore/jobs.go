@@ -39,7 +39,7 @@ func insertJob(ctx context.Context, tx *sql.Tx, j as2gate.Job, messageID string,
 	id := orNewID(j.ID)
 	_, err := tx.ExecContext(ctx, `INSERT INTO jobs (`+jobColumns+`) VALUES (`+placeholders(1, 9)+`)`,
 		id, string(j.Kind), messageID, millis(orNow(j.RunAt)), j.Attempts,
-		nullString(j.LeaseOwner), nullMillis(j.LeaseUntil), j.LastError, millis(created))
+		nullString(j.LeaseOwner), nullMillis(j.LeaseUntil), cleanText(j.LastError), millis(created))
 	if err != nil {
 		return dbError(err, "cannot add a %s job to message %s", j.Kind, messageID)
 	}
@@ -60,7 +60,7 @@ func applyJobChange(ctx context.Context, tx *sql.Tx, messageID string, c as2gate
 		}
 	}
 	if r := c.Retry; r != nil {
-		a := args{r.ID, messageID, millis(orNow(r.RunAt)), r.LastError}
+		a := args{r.ID, messageID, millis(orNow(r.RunAt)), cleanText(r.LastError)} // may quote a partner
 		n, err := affected(tx.ExecContext(ctx, heldBy(`UPDATE jobs SET run_at = $3, last_error = $4, lease_owner = NULL, lease_until = NULL
 			WHERE id = $1 AND message_id = $2`, &a, c.Owner), a...))
 		if err != nil {

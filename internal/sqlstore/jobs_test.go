@@ -178,3 +178,23 @@ func TestClaimJobConcurrently(t *testing.T) {
 		}
 	})
 }
+
+// TestJobErrorIsCleaned: a job's last error may quote a partner's answer
+// (any bytes); it is stored cleaned on PostgreSQL as on SQLite, so that
+// the retry is recorded.
+func TestJobErrorIsCleaned(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		w := newWorld(t, s)
+		m := message(w.station, w.partner, as2gate.Outbound, as2gate.StatusQueued, "<job-err@us>")
+		job := as2gate.Job{ID: as2gate.NewID(), Kind: as2gate.JobSend, RunAt: now(), LastError: "first \xfe"}
+		must(t, s.CreateMessage(ctx, m, job))
+		must(t, s.UpdateMessage(ctx, m, as2gate.JobChange{Retry: &as2gate.Job{ID: job.ID, RunAt: now(),
+			LastError: "partner answered HTTP 500 \xff\x00"}}))
+		jobs, err := s.ListJobs(ctx, m.ID)
+		must(t, err)
+		if len(jobs) != 1 || jobs[0].LastError != "partner answered HTTP 500 \uFFFD\uFFFD" {
+			t.Fatalf("jobs %+v", jobs)
+		}
+	})
+}
