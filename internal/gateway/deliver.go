@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 	"github.com/as2gate/as2gate/internal/as2"
 	"github.com/as2gate/as2gate/internal/cms"
 	"github.com/as2gate/as2gate/internal/mime"
+	"github.com/as2gate/as2gate/internal/redact"
 )
 
 var timeZero time.Time
@@ -344,9 +346,15 @@ func firstLine(s string) string {
 	return strings.TrimSpace(line)
 }
 
+// describeTransportError says why a request to a partner failed, with
+// the URL it quotes redacted: a token in a partner's URL stays out of
+// reasons, job errors and logs.
 func describeTransportError(err error) string {
-	var ue interface{ Timeout() bool }
-	if errors.As(err, &ue) && ue.Timeout() {
+	if ue, ok := err.(*url.Error); ok {
+		err = &url.Error{Op: ue.Op, URL: redact.URL(ue.URL), Err: ue.Err}
+	}
+	var te interface{ Timeout() bool }
+	if errors.As(err, &te) && te.Timeout() {
 		return "the partner did not answer in time: " + err.Error()
 	}
 	return err.Error()

@@ -640,3 +640,90 @@ func TestPartnerCookiesAreNotKept(t *testing.T) {
 		t.Fatalf("MDN kept: %q", mdn)
 	}
 }
+
+// postUnsigned posts what anybody can send: an unsigned, unencrypted
+// message claiming to come from `from`, asking an async MDN at mdnURL.
+func postUnsigned(t *testing.T, from, to *node, msgID, mdnURL string) *http.Response {
+	t.Helper()
+	req, err := as2.Build(as2.BuildOptions{From: from.station.AS2ID, To: to.station.AS2ID, MessageID: msgID,
+		Attachments: []as2.Attachment{{Content: as2.BytesSource([]byte("UNB+UNOA:2+X'")), Filename: "x.edi"}},
+		MDN:         as2.MDNRequest{To: "x", Signed: true, MICAlgs: []string{"sha-256"}, AsyncURL: mdnURL}, TempDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer req.Close()
+	rc, _ := req.Body.Open()
+	body, _ := io.ReadAll(rc)
+	rc.Close()
+	hreq, _ := http.NewRequest(http.MethodPost, to.srv.URL+"/as2", bytes.NewReader(body))
+	for _, f := range req.Header.Fields {
+		hreq.Header.Add(f.Name, f.Value)
+	}
+	resp, err := http.DefaultClient.Do(hreq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp
+}
+
+// TestDuplicateKeepsMDNWithheld: sending an unsigned message again does
+// not get its async MDN sent where the first one was withheld.
+func TestDuplicateKeepsMDNWithheld(t *testing.T) {
+	alpha, beta := newNode(t, "ALPHA"), newNode(t, "BETA")
+	var hits atomic.Int64
+	evil := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	t.Cleanup(evil.Close)
+	evilURL := strings.Replace(evil.URL, "127.0.0.1", "localhost", 1) + "/steal" // not the partner's host
+	p2 := beta.partnerOf(t, alpha, nil)
+	const msgID = "<review-replay@alpha>"
+	postUnsigned(t, alpha, beta, msgID, evilURL)
+	m, err := beta.store.FindMessage(context.Background(), p2.ID, as2gate.Inbound, msgID)
+	if err != nil || m.Status != as2gate.StatusReceived || m.MDNStatus != "withheld" {
+		t.Fatalf("first: %v %+v", err, m)
+	}
+	time.Sleep(time.Second)
+	if hits.Load() != 0 {
+		t.Fatal("first one was sent")
+	}
+	// The same again: a duplicate.
+	postUnsigned(t, alpha, beta, msgID, evilURL)
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && hits.Load() == 0 {
+		time.Sleep(50 * time.Millisecond)
+	}
+	m, _ = beta.store.GetMessage(context.Background(), m.ID)
+	t.Logf("stored: MDN %s %s url %s", m.MDNMode, m.MDNStatus, m.MDNURL)
+	if hits.Load() > 0 {
+		t.Fatalf("the MDN was POSTed to %s for an unsigned duplicate (withheld rule bypassed)", evilURL)
+	}
+}
+
+// TestMDNErrorsHideURLSecrets: a failed async MDN delivery keeps no secret
+// of the URL in the job's error (the HTTP client's error quotes the URL).
+func TestMDNErrorsHideURLSecrets(t *testing.T) {
+	alpha, beta := newNode(t, "ALPHA"), newNode(t, "BETA")
+	p2 := beta.partnerOf(t, alpha, nil)
+	// On the partner's host (alpha.srv is 127.0.0.1), so not withheld; nothing listens on port 1.
+	mdnURL := "http://127.0.0.1:1/mdn?token=TOPSECRET"
+	const msgID = "<review-redact@alpha>"
+	postUnsigned(t, alpha, beta, msgID, mdnURL)
+	m, err := beta.store.FindMessage(context.Background(), p2.ID, as2gate.Inbound, msgID)
+	if err != nil || m.MDNStatus != "queued" {
+		t.Fatalf("%v %+v", err, m)
+	}
+	var last string
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) && last == "" {
+		jobs, _ := beta.store.ListJobs(context.Background(), m.ID)
+		for _, j := range jobs {
+			last += j.LastError
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Logf("job error: %s", last)
+	if strings.Contains(last, "TOPSECRET") {
+		t.Fatal("the MDN URL's token is stored in the job's error")
+	}
+}

@@ -193,7 +193,7 @@ func (g *Gateway) postMDN(ctx context.Context, m *as2gate.Message) error {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return err
+		return errors.New(describeTransportError(err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {

@@ -173,13 +173,8 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 	if mdn != nil {
 		m.MDNKey, m.MDNMessageID, m.MDNDisposition, m.MDNSigned = keys.MDN, mdn.MessageID, disposition.String(), req.Signed
 		switch {
-		case req.AsyncURL != "" && !m.Signed && !sameHost(req.AsyncURL, p.URL):
-			// Without the partner's signature the request may come from
-			// anyone (AS2-From is a claim): no request of ours leaves for
-			// an address it names, other than the partner's own host.
+		case req.AsyncURL != "" && !g.mayPostMDN(req.AsyncURL, m.Signed, p, msgID):
 			m.MDNMode, m.MDNURL, m.MDNStatus = as2gate.MDNAsync, req.AsyncURL, "withheld"
-			g.log.Warn("async MDN withheld: the message is not signed by the partner and the MDN URL is not on the partner's host",
-				"message_id", msgID, "partner", p.AS2ID, "url", redact.URL(req.AsyncURL))
 		case req.AsyncURL != "":
 			m.MDNMode, m.MDNURL, m.MDNStatus = as2gate.MDNAsync, req.AsyncURL, "queued"
 			jobs = append(jobs, as2gate.Job{ID: as2gate.NewID(), Kind: as2gate.JobSendMDN, MessageID: m.ID, RunAt: now})
@@ -194,7 +189,7 @@ func (g *Gateway) receive(ctx context.Context, st *as2gate.Station, p *as2gate.P
 			// A duplicate: the first copy stays, and its MDN is repeated.
 			if prev, ferr := g.store.FindMessage(ctx, p.ID, as2gate.Inbound, msgID); ferr == nil && prev.Status == as2gate.StatusReceived {
 				g.log.Info("duplicate message: not stored again, MDN repeated", "message_id", msgID, "partner", p.AS2ID)
-				return g.replayMDN(ctx, prev, req)
+				return g.replayMDN(ctx, prev, p, req, m.Signed)
 			}
 		}
 		return g.internalError(err, "recording the message")
@@ -360,8 +355,11 @@ func (g *Gateway) buildMDN(ctx context.Context, st *as2gate.Station, p *as2gate.
 }
 
 // replayMDN answers a duplicate with the receipt given the first time.
-func (g *Gateway) replayMDN(ctx context.Context, prev *as2gate.Message, req as2.MDNRequest) *Reply {
+func (g *Gateway) replayMDN(ctx context.Context, prev *as2gate.Message, p *as2gate.Partner, req as2.MDNRequest, signed bool) *Reply {
 	if prev.MDNKey == "" || !req.Requested() {
+		return &Reply{Status: http.StatusOK, Header: http.Header{}}
+	}
+	if req.AsyncURL != "" && !g.mayPostMDN(req.AsyncURL, signed, p, prev.MessageID) {
 		return &Reply{Status: http.StatusOK, Header: http.Header{}}
 	}
 	if req.AsyncURL != "" {
@@ -380,6 +378,19 @@ func (g *Gateway) replayMDN(ctx context.Context, prev *as2gate.Message, req as2.
 		return g.internalError(err, "reading the MDN sent before")
 	}
 	return mdnReply(h, body)
+}
+
+// mayPostMDN tells whether our asynchronous MDN may go to url, which a
+// request named, and logs why not. Without the partner's signature the
+// request may come from anyone (AS2-From is a claim): no request of ours
+// leaves for an address it names, other than the partner's own host.
+func (g *Gateway) mayPostMDN(url string, signed bool, p *as2gate.Partner, msgID string) bool {
+	if signed || sameHost(url, p.URL) {
+		return true
+	}
+	g.log.Warn("async MDN withheld: the message is not signed by the partner and the MDN URL is not on the partner's host",
+		"message_id", msgID, "partner", p.AS2ID, "url", redact.URL(url))
+	return false
 }
 
 func mdnReply(h mime.Header, body []byte) *Reply {
