@@ -9,6 +9,7 @@ import (
 
 	"github.com/as2gate/as2gate"
 	"github.com/as2gate/as2gate/client"
+	"github.com/as2gate/as2gate/internal/service"
 )
 
 func (a *API) getOpenAPI(w http.ResponseWriter, r *http.Request) error {
@@ -26,6 +27,11 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	var req client.TokenRequest
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
+	}
+	// No user has a longer name: refused before it takes room in the
+	// limiter's table or in the audit log.
+	if len(req.Username) > service.MaxNameLen {
+		return as2gate.Invalid("username", "at most %d bytes", service.MaxNameLen)
 	}
 	// Case-folded, so that "Admin" and "admin" share one count.
 	keys := []string{"user:" + strings.ToLower(req.Username), "addr:" + remoteAddr(r)}

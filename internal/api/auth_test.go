@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -252,6 +253,39 @@ func TestLoginRateLimitParallel(t *testing.T) {
 	}
 	if count[401] > 3 || count[401]+count[429] != cap(statuses) {
 		t.Fatalf("answers %v: want at most 3 password checks, the rest 429", count)
+	}
+}
+
+// TestLoginNameBounded: a login name no user can have is refused before
+// it takes room in the limiter's table or in the audit log.
+func TestLoginNameBounded(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	for i := range 5 {
+		long, _ := json.Marshal(client.TokenRequest{Username: strings.Repeat("a", 1<<19) + strconv.Itoa(i), Password: "wrong password"})
+		resp, err := http.Post(e.srv.URL+Prefix+"/auth/token", "application/json", bytes.NewReader(long))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "username") {
+			t.Fatalf("%d %s", resp.StatusCode, body)
+		}
+	}
+	e.api.limiter.mu.Lock()
+	tracked := len(e.api.limiter.entries)
+	e.api.limiter.mu.Unlock()
+	if tracked != 0 {
+		t.Fatalf("%d limiter entries for names no user can have", tracked)
+	}
+	entries, err := e.store.ListAudit(t.Context(), as2gate.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range entries {
+		if len(a.Target) > service.MaxNameLen {
+			t.Fatalf("audit entry with a %d-byte target", len(a.Target))
+		}
 	}
 }
 

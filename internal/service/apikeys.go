@@ -32,8 +32,8 @@ func (s *Service) CreateAPIKey(ctx context.Context, in client.APIKeyInput) (_ *c
 	target := in.Name
 	defer s.record(ctx, "apikey.create", &target, &err)
 	switch {
-	case in.Name == "" || len(in.Name) > maxNameLen:
-		return nil, as2gate.Invalid("name", "1 to %d characters", maxNameLen)
+	case in.Name == "" || len(in.Name) > MaxNameLen:
+		return nil, as2gate.Invalid("name", "1 to %d characters", MaxNameLen)
 	case hasControl(in.Name):
 		return nil, as2gate.Invalid("name", "no control characters")
 	case !as2gate.Role(in.Role).Valid():

@@ -51,7 +51,7 @@ func (s *Service) ImportCertificate(ctx context.Context, in client.CertificateIm
 		return nil, as2gate.Invalid("data", "the file is empty")
 	case len(in.Data) > pki.MaxInputSize:
 		return nil, &as2gate.Error{Code: as2gate.ETooLarge, Field: "data", Message: "a certificate file is at most 1 MiB"}
-	case len(in.Name) > maxNameLen:
+	case len(in.Name) > MaxNameLen:
 		return nil, as2gate.Invalid("name", "too long")
 	}
 	c, err := s.gw.ImportCertificate(ctx, in.Name, in.Data, in.Password)
@@ -95,7 +95,7 @@ func (s *Service) GenerateCertificate(ctx context.Context, in client.Certificate
 		return nil, as2gate.Invalid("valid_years", "%d: want 1 to %d", opts.ValidYears, maxValidYears)
 	case opts.CommonName == "":
 		return nil, as2gate.Invalid("common_name", "required")
-	case len(in.Name) > maxNameLen:
+	case len(in.Name) > MaxNameLen:
 		return nil, as2gate.Invalid("name", "too long")
 	}
 	c, err := s.gw.GenerateCertificate(ctx, in.Name, opts)

@@ -72,10 +72,13 @@ func New(gw *gateway.Gateway, opts ...Option) *Service {
 // Bounds on free-text inputs that only the service sees (the domain
 // validates the fields it stores).
 const (
-	maxNameLen   = 200
 	maxFilterLen = 1000
 	maxHeaders   = 50
 )
+
+// MaxNameLen bounds user and API key names, in bytes: front-ends refuse a
+// longer login name before they count or record it.
+const MaxNameLen = 200
 
 // withCause makes the cause of an invalid-input error part of its message.
 // The gateway wraps what the pki package says about a user's own file or
