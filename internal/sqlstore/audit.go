@@ -12,6 +12,10 @@ const auditColumns = `id, at, actor, action, target, remote, result, detail`
 // AppendAudit stores e, giving it an ID and a time when it has none.
 func (s *Store) AppendAudit(ctx context.Context, e *as2gate.AuditEntry) error {
 	id, at := orNewID(e.ID), orNow(e.At)
+	// A target may be a name someone typed at the login: any bytes.
+	for _, f := range []*string{&e.Actor, &e.Target, &e.Remote, &e.Detail} {
+		*f = cleanText(*f)
+	}
 	_, err := s.exec(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		id, millis(at), e.Actor, e.Action, e.Target, e.Remote, e.Result, e.Detail)
 	if err != nil {

@@ -3,9 +3,11 @@ package sqlstore
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/as2gate/as2gate"
 )
@@ -319,5 +321,24 @@ func TestDeleteMessage(t *testing.T) {
 		}
 		_, err = s.DeleteMessage(ctx, queued.ID)
 		wantCode(t, err, as2gate.ENotFound, "not found")
+	})
+}
+
+// TestTypedNamesAreSafe: what someone types at the login (any bytes) is
+// looked up and audited on PostgreSQL as on SQLite, not refused with a 500.
+func TestTypedNamesAreSafe(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		for _, name := range []string{"a\x00b", "caf\xe9"} {
+			_, err := s.GetUserByName(ctx, name)
+			wantCode(t, err, as2gate.ENotFound, "not found")
+			e := &as2gate.AuditEntry{Actor: "(unknown)", Action: "auth.login", Target: name, Result: "denied"}
+			must(t, s.AppendAudit(ctx, e))
+			got, err := s.ListAudit(ctx, as2gate.AuditFilter{Action: "auth.login"})
+			must(t, err)
+			if len(got) == 0 || got[0].Target != e.Target || !utf8.ValidString(got[0].Target) || strings.ContainsRune(got[0].Target, 0) {
+				t.Fatalf("audited %+v, want target %q", got, e.Target)
+			}
+		}
 	})
 }

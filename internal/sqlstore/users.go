@@ -54,6 +54,9 @@ func (s *Store) GetUser(ctx context.Context, id string) (*as2gate.User, error) {
 
 // GetUserByName returns a user by name.
 func (s *Store) GetUserByName(ctx context.Context, username string) (*as2gate.User, error) {
+	if cleanText(username) != username { // no stored name is like it (PostgreSQL would refuse to compare)
+		return nil, as2gate.Errorf(as2gate.ENotFound, "user %q not found", username)
+	}
 	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE username = $1`, username))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, as2gate.Errorf(as2gate.ENotFound, "user %q not found", username)
