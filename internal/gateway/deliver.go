@@ -235,6 +235,14 @@ func (g *Gateway) deliver(ctx context.Context, m *as2gate.Message, st *as2gate.S
 		select {
 		case <-sent.closed:
 		case <-ctx.Done():
+			// Canceled (shutdown): the transport aborts the request and
+			// closes the body soon; a copy still growing is not kept.
+			select {
+			case <-sent.closed:
+			case <-time.After(5 * time.Second):
+				g.log.Error("the raw message sent is not kept: the HTTP transport still holds it", "message", m.ID)
+				return
+			}
 		}
 		if err := g.keepRaw(ctx, m, raw); err != nil {
 			g.log.Error("storing the raw message sent", "message", m.ID, "error", err)
