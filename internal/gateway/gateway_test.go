@@ -104,16 +104,33 @@ func (n *node) readMaybe(key string) []byte {
 // mutate, when not nil, may change its header and body first.
 func postRaw(t *testing.T, from *node, p *as2gate.Partner, to *node, mutate func(h http.Header, body []byte) []byte) (*http.Response, []byte) {
 	t.Helper()
-	ctx := context.Background()
 	kp, err := pki.Parse(identityP12(t, from.station.AS2ID), "pw")
 	if err != nil {
 		t.Fatal(err)
 	}
 	toCert, _ := pki.Parse(identityP12(t, to.station.AS2ID), "pw")
-	req, err := as2.Build(as2.BuildOptions{From: from.station.AS2ID, To: to.station.AS2ID, MessageID: "<dup-test@alpha>",
+	return post(t, to, as2.BuildOptions{From: from.station.AS2ID, To: to.station.AS2ID, MessageID: "<dup-test@alpha>",
 		Attachments: []as2.Attachment{{Content: as2.BytesSource([]byte("UNB+UNOA:2+X'")), Filename: "x.edi"}},
 		Sign:        signer(kp), Encrypt: encryptTo(toCert.Certs[0]),
-		MDN: as2.MDNRequest{To: "x", Signed: true, MICAlgs: []string{"sha-256"}}, TempDir: t.TempDir()})
+		MDN: as2.MDNRequest{To: "x", Signed: true, MICAlgs: []string{"sha-256"}}}, mutate)
+}
+
+// postUnsigned posts what anybody can send: an unsigned, unencrypted
+// message claiming to come from `from`, asking an async MDN at mdnURL.
+func postUnsigned(t *testing.T, from, to *node, msgID, mdnURL string) *http.Response {
+	t.Helper()
+	resp, _ := post(t, to, as2.BuildOptions{From: from.station.AS2ID, To: to.station.AS2ID, MessageID: msgID,
+		Attachments: []as2.Attachment{{Content: as2.BytesSource([]byte("UNB+UNOA:2+X'")), Filename: "x.edi"}},
+		MDN:         as2.MDNRequest{To: "x", Signed: true, MICAlgs: []string{"sha-256"}, AsyncURL: mdnURL}}, nil)
+	return resp
+}
+
+// post builds a request and posts it to a node's AS2 listener; mutate,
+// when not nil, may change its header and body first.
+func post(t *testing.T, to *node, opts as2.BuildOptions, mutate func(h http.Header, body []byte) []byte) (*http.Response, []byte) {
+	t.Helper()
+	opts.TempDir = t.TempDir()
+	req, err := as2.Build(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +138,7 @@ func postRaw(t *testing.T, from *node, p *as2gate.Partner, to *node, mutate func
 	rc, _ := req.Body.Open()
 	body, _ := io.ReadAll(rc)
 	rc.Close()
-	hreq, _ := http.NewRequestWithContext(ctx, http.MethodPost, to.srv.URL+"/as2", nil)
+	hreq, _ := http.NewRequest(http.MethodPost, to.srv.URL+"/as2", nil)
 	for _, f := range req.Header.Fields {
 		hreq.Header.Add(f.Name, f.Value)
 	}
@@ -639,33 +656,6 @@ func TestPartnerCookiesAreNotKept(t *testing.T) {
 	if mdn := alpha.readMaybe(m.MDNKey); len(mdn) == 0 || bytes.Contains(mdn, []byte("secret-session")) {
 		t.Fatalf("MDN kept: %q", mdn)
 	}
-}
-
-// postUnsigned posts what anybody can send: an unsigned, unencrypted
-// message claiming to come from `from`, asking an async MDN at mdnURL.
-func postUnsigned(t *testing.T, from, to *node, msgID, mdnURL string) *http.Response {
-	t.Helper()
-	req, err := as2.Build(as2.BuildOptions{From: from.station.AS2ID, To: to.station.AS2ID, MessageID: msgID,
-		Attachments: []as2.Attachment{{Content: as2.BytesSource([]byte("UNB+UNOA:2+X'")), Filename: "x.edi"}},
-		MDN:         as2.MDNRequest{To: "x", Signed: true, MICAlgs: []string{"sha-256"}, AsyncURL: mdnURL}, TempDir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer req.Close()
-	rc, _ := req.Body.Open()
-	body, _ := io.ReadAll(rc)
-	rc.Close()
-	hreq, _ := http.NewRequest(http.MethodPost, to.srv.URL+"/as2", bytes.NewReader(body))
-	for _, f := range req.Header.Fields {
-		hreq.Header.Add(f.Name, f.Value)
-	}
-	resp, err := http.DefaultClient.Do(hreq)
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp
 }
 
 // TestDuplicateKeepsMDNWithheld: sending an unsigned message again does
