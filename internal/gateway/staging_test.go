@@ -18,17 +18,27 @@ import (
 	"github.com/as2gate/as2gate/internal/sqlstore"
 )
 
+// openStores opens a SQLite store and a blob store in a test's folder.
+func openStores(t *testing.T) (*sqlstore.Store, *fsblob.Store) {
+	t.Helper()
+	dir := t.TempDir()
+	store, err := sqlstore.Open(context.Background(), "sqlite:"+filepath.Join(dir, "db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	blobs, err := fsblob.New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, blobs
+}
+
 // TestSweep: staged blobs of a recorded message are moved into place, those
 // of a message never recorded go once they are old.
 func TestSweep(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	store, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(dir, "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	blobs, _ := fsblob.New(dir)
+	store, blobs := openStores(t)
 	now := time.Now()
 	g := New(store, blobs, nil, Options{TempDir: blobs.TempDir(), Now: func() time.Time { return now },
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
@@ -81,13 +91,7 @@ func (s lostAnswerStore) CreateMessage(ctx context.Context, m *as2gate.Message, 
 // have committed, the staged files stay, and the sweep puts them in place.
 func TestRecordedDespiteAnError(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	store, err := sqlstore.Open(ctx, "sqlite:"+filepath.Join(dir, "db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	blobs, _ := fsblob.New(dir)
+	store, blobs := openStores(t)
 	key := make([]byte, 32)
 	rand.Read(key)
 	box, _ := secretbox.New(key)
