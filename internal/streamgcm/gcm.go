@@ -5,8 +5,8 @@
 // crypto/cipher's AEAD needs the whole message in memory; a Stream instead
 // takes the message in chunks of any size and produces or checks the tag at
 // the end, using constant memory. The keystream comes from cipher.NewCTR
-// (assembly-accelerated for crypto/aes); GHASH is our own table-driven pure
-// Go code.
+// and GHASH from cipher.NewGCM, piece by piece (see ghash.go): both are
+// assembly for crypto/aes on amd64 and arm64, and constant-time.
 //
 // A Stream either encrypts (AddAAD…, Encrypt…, Tag) or decrypts (AddAAD…,
 // Decrypt…, Verify). Any misuse or error is recorded and returned by that
@@ -71,8 +71,8 @@ const (
 	stateDone                 // Tag or Verify was called
 )
 
-// Stream is one AES-GCM message processed incrementally. It holds about
-// 17 KiB whatever the message size, and is not safe for concurrent use.
+// Stream is one AES-GCM message processed incrementally. It holds a few
+// hundred bytes whatever the message size, and is not safe for concurrent use.
 type Stream struct {
 	block   cipher.Block
 	ctr     cipher.Stream
@@ -82,9 +82,7 @@ type Stream struct {
 	// 96 bits, while cipher.NewCTR increments all 128 bits.
 	wrapIn uint64
 
-	// hash is a separate allocation: its 16 KiB of tables hold no
-	// pointers, so the garbage collector need not scan them.
-	hash    *ghash
+	hash    ghash
 	tagMask [blockSize]byte // E(K, J0), XORed onto the GHASH result
 	tagSize int
 
@@ -110,10 +108,10 @@ func New(block cipher.Block, nonce []byte, tagSize int) (*Stream, error) {
 		return nil, fmt.Errorf("%w: tag size %d, want %d..%d", ErrInvalidParameter, tagSize, MinTagSize, MaxTagSize)
 	}
 
-	s := &Stream{block: block, tagSize: tagSize, hash: new(ghash)}
-	var h [blockSize]byte
-	block.Encrypt(h[:], h[:])
-	s.hash.init(h[:])
+	s := &Stream{block: block, tagSize: tagSize}
+	if err := s.hash.init(block); err != nil {
+		return nil, err
+	}
 
 	// The pre-counter block J0 (SP 800-38D §7.1 step 2).
 	var j0 [blockSize]byte
@@ -122,11 +120,8 @@ func New(block cipher.Block, nonce []byte, tagSize int) (*Stream, error) {
 		j0[blockSize-1] = 1
 	} else {
 		s.hashPadded(nonce)
-		var lengths [blockSize]byte
-		binary.BigEndian.PutUint64(lengths[8:], uint64(len(nonce))*8)
-		s.hash.update(lengths[:])
-		s.hash.sum(j0[:])
-		s.hash.y = fieldElement{}
+		s.hash.final(0, uint64(len(nonce)), j0[:])
+		s.hash.reset()
 	}
 	block.Encrypt(s.tagMask[:], j0[:])
 
@@ -280,12 +275,8 @@ func (s *Stream) xorKeyStream(dst, src []byte) {
 // finish completes GHASH and returns the full 16-byte tag.
 func (s *Stream) finish() [blockSize]byte {
 	s.flushPartial()
-	var lengths [blockSize]byte
-	binary.BigEndian.PutUint64(lengths[:8], s.aadLen*8)
-	binary.BigEndian.PutUint64(lengths[8:], s.textLen*8)
-	s.hash.update(lengths[:])
 	var tag [blockSize]byte
-	s.hash.sum(tag[:])
+	s.hash.final(s.aadLen, s.textLen, tag[:])
 	subtle.XORBytes(tag[:], tag[:], s.tagMask[:])
 	s.state = stateDone
 	return tag

@@ -1,37 +1,61 @@
 package streamgcm
 
-import "encoding/binary"
+import (
+	"crypto/cipher"
+	"encoding/binary"
+	"fmt"
+)
 
-// GHASH (NIST SP 800-38D §6.4) in pure Go.
+// GHASH (NIST SP 800-38D §6.4), computed by crypto/cipher's GCM.
 //
-// A field element of GF(2^128) is held as two uint64 halves loaded big-endian
-// from its 16 bytes: hi is bytes 0..7, lo is bytes 8..15. GCM numbers the
-// bits the "wrong" way round: the most significant bit of byte 0 is the
-// coefficient of x^0 and the least significant bit of byte 15 that of
-// x^127. Multiplying by x is therefore a right shift of the 128-bit value,
-// and a bit shifted out at the bottom (x^128) is reduced by the field
-// polynomial x^128 + x^7 + x^2 + x + 1, which is XORing 0xe1 into the top
-// byte.
+// crypto/cipher's GHASH is constant-time and, on amd64 and arm64,
+// carry-less-multiply assembly, but it hashes only whole messages. GHASH is
+// linear, which lets it hash a stream piece by piece all the same. For a
+// piece Z of m blocks, sealing an empty plaintext with Z as the additional
+// data returns
 //
-// Multiplication by the fixed hash key H uses Shoup's method with 8-bit
-// tables, split four ways to shorten the chain of dependent operations:
-// tables[j][b] = b·H·x^(32j) for every byte value b. Byte k of the other
-// factor y stands for y_k·x^(8k); writing k = i + 4j,
+//	Seal(Z) = (G(Z) ⊕ L(Z))·H ⊕ E(K, J0)
 //
-//	y·H = Σ_i x^(8i) · Σ_j tables[j][y_(i+4j)]
+// where G(Z) is GHASH's running value after Z alone (Horner's rule from
+// zero: Y_i = (Y_(i-1) ⊕ Z_i)·H), L(Z) the lengths block of a message whose
+// additional data is Z, and E(K, J0) the tag mask of the nonce used, which
+// we compute with the block cipher. The running value Y of the whole stream
+// after Z is Y·H^m ⊕ G(Z). We keep W = Y·H instead, so that no division by
+// H is ever needed:
 //
-// so a product is 4 steps of Horner's rule, each XORing 4 independent
-// lookups and multiplying the running sum by x^8. That multiplication
-// shifts 8 bits off the low end, and reduce8 holds their reduction. One
-// table per step (16 steps) was about half as fast: every step waits on
-// the previous one's reduction lookup.
+//	W' = W·H^m ⊕ G(Z)·H = W·H^m ⊕ (Seal(Z) ⊕ E(K, J0)) ⊕ L(Z)·H
 //
-// Table lookups indexed by secret-dependent values are not constant-time
-// against an attacker who can observe this machine's cache; the assembly
-// GHASH of crypto/cipher has no such leak but cannot be used incrementally.
+// and GHASH's output after the final lengths block L is (Y ⊕ L)·H =
+// W ⊕ L·H. Each piece costs one Seal and two products by values derived
+// from H, which mul computes in constant time; the powers depend only on
+// the (public) lengths of the pieces.
+//
+// Where crypto/cipher has no assembly for the machine, its portable GHASH is
+// table-driven, as ours was before it.
 
+// fieldElement is an element of GF(2^128), as two uint64 halves loaded
+// big-endian from its 16 bytes: hi is bytes 0..7, lo is bytes 8..15. GCM
+// numbers the bits the "wrong" way round: the most significant bit of byte
+// 0 is the coefficient of x^0 and the least significant bit of byte 15 that
+// of x^127. Multiplying by x is therefore a right shift of the 128-bit
+// value, and a bit shifted out at the bottom (x^128) is reduced by the
+// field polynomial x^128 + x^7 + x^2 + x + 1, which is XORing 0xe1 into the
+// top byte.
 type fieldElement struct {
 	hi, lo uint64
+}
+
+func loadElement(b []byte) fieldElement {
+	return fieldElement{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:16])}
+}
+
+func (e fieldElement) store(b []byte) {
+	binary.BigEndian.PutUint64(b[:8], e.hi)
+	binary.BigEndian.PutUint64(b[8:16], e.lo)
+}
+
+func (e fieldElement) xor(f fieldElement) fieldElement {
+	return fieldElement{e.hi ^ f.hi, e.lo ^ f.lo}
 }
 
 // mulX returns e·x.
@@ -43,86 +67,100 @@ func (e fieldElement) mulX() fieldElement {
 	}
 }
 
-// reduce8[b] is the reduction of the 8 bits b shifted out of the low end of
-// an element when it is multiplied by x^8; the result fits in hi (degrees
-// below 64), so only hi is stored.
-var reduce8 = func() (t [256]uint64) {
-	for b := range t {
-		e := fieldElement{lo: uint64(b)}
-		for range 8 {
-			e = e.mulX()
+// mul returns x·y in constant time: shift-and-add over the 128 bits of x,
+// adding y·x^i under a mask rather than a branch. It runs a few times per
+// piece hashed, not per block.
+func mul(x, y fieldElement) fieldElement {
+	var z fieldElement
+	for i := range 128 {
+		var bit uint64
+		if i < 64 {
+			bit = x.hi >> (63 - i) & 1
+		} else {
+			bit = x.lo >> (127 - i) & 1
 		}
-		t[b] = e.hi // e.lo is zero: all 8 bits left the low half
+		z.hi ^= y.hi & -bit
+		z.lo ^= y.lo & -bit
+		y = y.mulX()
 	}
-	return t
-}()
+	return z
+}
 
-// ghash is the running GHASH state for one hash key.
+// lengthsBlock is GCM's final block: the bit lengths of the additional data
+// and of the text.
+func lengthsBlock(aadLen, textLen uint64) fieldElement {
+	return fieldElement{aadLen * 8, textLen * 8}
+}
+
+// hashNonce is the nonce of the Seal calls that only hash: any fixed value
+// works, as the sealed output never leaves the ghash.
+var hashNonce [gcmStandardNonceSize]byte
+
+// pieceFactors are the values a piece of m blocks is combined with.
+type pieceFactors struct {
+	blocks  int
+	hPowM   fieldElement // H^m
+	lengthH fieldElement // L(Z)·H
+}
+
+// ghash is the running GHASH of one key.
 type ghash struct {
-	tables [4][256]fieldElement // tables[j][b] = b·H·x^(32j), b in GCM bit order
-	y      fieldElement         // the running hash Y
+	aead  cipher.AEAD  // GCM under the key, used only to hash
+	mask  fieldElement // E(K, J0) of hashNonce, which Seal adds
+	h     fieldElement // the hash key H = E(K, 0^128)
+	w     fieldElement // the running value times H
+	last  pieceFactors // of the last piece size seen: most pieces have one size
+	sealt [blockSize]byte
 }
 
-// init sets the hash key h (16 bytes) and clears the state.
-func (g *ghash) init(h []byte) {
-	p := fieldElement{binary.BigEndian.Uint64(h[:8]), binary.BigEndian.Uint64(h[8:16])}
-	for j := range g.tables {
-		t := &g.tables[j]
-		// The most significant bit of a byte is its lowest-degree
-		// coefficient, so 0x80 stands for x^0, 0x40 for x^1, ..., 0x01 for
-		// x^7; p runs through H·x^(32j) ... H·x^(32j+7).
-		for bit := 0x80; bit > 0; bit >>= 1 {
-			t[bit] = p
-			p = p.mulX()
-		}
-		for range 32 - 8 {
-			p = p.mulX()
-		}
-		// Every other byte is the sum (XOR) of its bits: add its lowest
-		// set bit's entry to the already filled entry for the rest.
-		t[0] = fieldElement{}
-		for b := 1; b < 256; b++ {
-			if low := b & -b; low != b {
-				t[b] = fieldElement{t[low].hi ^ t[b^low].hi, t[low].lo ^ t[b^low].lo}
-			}
-		}
+// init sets the key from block (the message's cipher) and clears the state.
+func (g *ghash) init(block cipher.Block) error {
+	aead, err := cipher.NewGCM(block)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInvalidParameter, err)
 	}
-	g.y = fieldElement{}
+	var h, j0 [blockSize]byte
+	block.Encrypt(h[:], h[:])
+	copy(j0[:], hashNonce[:])
+	j0[blockSize-1] = 1 // J0 of a 12-byte nonce
+	block.Encrypt(j0[:], j0[:])
+	*g = ghash{aead: aead, h: loadElement(h[:]), mask: loadElement(j0[:])}
+	return nil
 }
 
-// mulH returns y·H.
-func (g *ghash) mulH(y fieldElement) fieldElement {
-	t0, t1, t2, t3 := &g.tables[0], &g.tables[1], &g.tables[2], &g.tables[3]
-	var zh, zl uint64
-	// Byte k of y is at shift 56-8k in hi (k < 8) or 56-8(k-8) in lo, so
-	// i = 3..0 means shifts 32..56 for y_i and y_(i+8), and 32 less for
-	// y_(i+4) and y_(i+12).
-	for s := 32; s < 64; s += 8 {
-		r := zl & 0xff
-		zl = zl>>8 | zh<<56
-		zh = zh>>8 ^ reduce8[r]
-		a, b := &t0[y.hi>>s&0xff], &t1[y.hi>>(s-32)&0xff]
-		c, d := &t2[y.lo>>s&0xff], &t3[y.lo>>(s-32)&0xff]
-		zh ^= a.hi ^ b.hi ^ c.hi ^ d.hi
-		zl ^= a.lo ^ b.lo ^ c.lo ^ d.lo
+// reset clears the running value, keeping the key.
+func (g *ghash) reset() { g.w = fieldElement{} }
+
+// factors returns the combining values of a piece of m blocks.
+func (g *ghash) factors(m int) pieceFactors {
+	if g.last.blocks == m {
+		return g.last
 	}
-	return fieldElement{zh, zl}
+	pow, sq := fieldElement{hi: 1 << 63}, g.h // 1 (x^0) and H
+	for e := m; e > 0; e >>= 1 {
+		if e&1 == 1 {
+			pow = mul(pow, sq)
+		}
+		if e > 1 {
+			sq = mul(sq, sq)
+		}
+	}
+	g.last = pieceFactors{blocks: m, hPowM: pow, lengthH: mul(lengthsBlock(uint64(m)*blockSize, 0), g.h)}
+	return g.last
 }
 
 // update absorbs whole 16-byte blocks of p; len(p) must be a multiple of 16.
 func (g *ghash) update(p []byte) {
-	y := g.y
-	for len(p) >= 16 {
-		y.hi ^= binary.BigEndian.Uint64(p[:8])
-		y.lo ^= binary.BigEndian.Uint64(p[8:16])
-		y = g.mulH(y)
-		p = p[16:]
+	if len(p) == 0 {
+		return
 	}
-	g.y = y
+	f := g.factors(len(p) / blockSize)
+	sealed := g.aead.Seal(g.sealt[:0], hashNonce[:], nil, p)
+	g.w = mul(g.w, f.hPowM).xor(loadElement(sealed)).xor(g.mask).xor(f.lengthH)
 }
 
-// sum writes the current hash into out (16 bytes).
-func (g *ghash) sum(out []byte) {
-	binary.BigEndian.PutUint64(out[:8], g.y.hi)
-	binary.BigEndian.PutUint64(out[8:16], g.y.lo)
+// final writes GHASH's output after the lengths block of aadLen bytes of
+// additional data and textLen bytes of text into out (16 bytes).
+func (g *ghash) final(aadLen, textLen uint64, out []byte) {
+	g.w.xor(mul(lengthsBlock(aadLen, textLen), g.h)).store(out)
 }
