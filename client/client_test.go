@@ -10,6 +10,8 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -348,14 +350,23 @@ func TestMessageFiles(t *testing.T) {
 	}
 }
 
-// TestListMessagesFilters: filters the API cannot answer are refused
-// before anything is sent.
+// TestListMessagesFilters: a filter becomes the query of one request,
+// which the server answers for both boxes.
 func TestListMessagesFilters(t *testing.T) {
-	c := fake(t, func(w http.ResponseWriter, r *http.Request) { t.Errorf("a request was sent: %s", r.URL) })
-	for _, f := range []MessageFilter{{Direction: "sideways"}} {
-		if _, err := c.ListMessages(context.Background(), f); err == nil {
-			t.Errorf("%+v: no error", f)
-		}
+	var got *url.URL
+	c := fake(t, func(w http.ResponseWriter, r *http.Request) {
+		got = r.URL
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"items":[]}`)
+	})
+	f := MessageFilter{Direction: "in", Read: new(false), Status: []string{"received", "rejected"}, Subject: "order", Limit: 7}
+	if _, err := c.ListMessages(context.Background(), f); err != nil {
+		t.Fatal(err)
+	}
+	q := got.Query()
+	if !strings.HasSuffix(got.Path, "/messages") || q.Get("direction") != "in" || q.Get("read") != "false" ||
+		!slices.Equal(q["status"], f.Status) || q.Get("subject") != "order" || q.Get("limit") != "7" {
+		t.Errorf("request %s", got)
 	}
 	if _, err := c.DeleteMessages(context.Background(), "", []string{"x"}); err == nil {
 		t.Error("a bulk delete without a direction")

@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"mime"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 )
@@ -19,29 +17,12 @@ import (
 // methods that take only an ID find the box of the message first, so that
 // they work as the server's own service does, on either.
 
-// defaultLimit is the size of a page of messages when none is asked for.
-const defaultLimit = 50
-
-// ListMessages returns a page of messages, newest first. With no Direction,
-// the pages of both boxes are merged: IDs sort by creation time, so that a
-// cursor (the last ID of a page) continues both. NextCursor is set when the
-// page is full: the next one may be empty.
+// ListMessages returns a page of messages, newest first: of both boxes,
+// or of the one Direction names. A Read filter selects received messages
+// only. NextCursor is set when the page is full: the next one may be empty.
 func (c *Client) ListMessages(ctx context.Context, f MessageFilter) (*List[Message], error) {
-	var inbox, outbox bool
-	switch f.Direction {
-	case "":
-		inbox, outbox = true, true
-	case "in":
-		inbox = true
-	case "out":
-		outbox = true
-	default:
-		return nil, fmt.Errorf("as2gate client: direction %q: want in, out or none", f.Direction)
-	}
-	if f.Read != nil && *f.Read {
-		outbox = false // only received messages are read
-	}
 	q := url.Values{}
+	setQuery(q, "direction", f.Direction)
 	setQuery(q, "station", f.Station)
 	setQuery(q, "partner", f.Partner)
 	setQuery(q, "subject", f.Subject)
@@ -50,40 +31,11 @@ func (c *Client) ListMessages(ctx context.Context, f MessageFilter) (*List[Messa
 	setTime(q, "until", f.Until)
 	setQuery(q, "cursor", f.Cursor)
 	setLimit(q, f.Limit)
+	if f.Read != nil {
+		q.Set("read", strconv.FormatBool(*f.Read))
+	}
 	q["status"] = f.Status
-	var pages []*List[Message]
-	if inbox {
-		iq := maps.Clone(q) // shallow: values are set, never changed in place
-		if f.Read != nil {
-			iq.Set("read", strconv.FormatBool(*f.Read))
-		}
-		page, err := fetch[List[Message]](ctx, c, "GET", "/inbox", iq, nil)
-		if err != nil {
-			return nil, err
-		}
-		pages = append(pages, page)
-	}
-	if outbox {
-		page, err := fetch[List[Message]](ctx, c, "GET", "/outbox", q, nil)
-		if err != nil {
-			return nil, err
-		}
-		pages = append(pages, page)
-	}
-	if len(pages) == 1 {
-		return pages[0], nil
-	}
-	limit := f.Limit
-	if limit == 0 {
-		limit = defaultLimit
-	}
-	all := append(pages[0].Items, pages[1].Items...)
-	slices.SortFunc(all, func(a, b Message) int { return strings.Compare(b.ID, a.ID) })
-	out := &List[Message]{Items: all[:min(limit, len(all))]}
-	if len(all) >= limit {
-		out.NextCursor = out.Items[len(out.Items)-1].ID
-	}
-	return out, nil
+	return fetch[List[Message]](ctx, c, "GET", "/messages", q, nil)
 }
 
 // inEitherBox calls try with the outbox, then with the inbox if the

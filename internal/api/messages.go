@@ -34,8 +34,17 @@ func (a *API) boxMessage(r *http.Request) (*client.Message, error) {
 }
 
 func (a *API) listBox(w http.ResponseWriter, r *http.Request) error {
+	return a.listDirection(w, r, boxDirection(r))
+}
+
+// listMessages lists both boxes, or the one the direction parameter names.
+func (a *API) listMessages(w http.ResponseWriter, r *http.Request) error {
+	return a.listDirection(w, r, r.URL.Query().Get("direction"))
+}
+
+func (a *API) listDirection(w http.ResponseWriter, r *http.Request, direction string) error {
 	query := r.URL.Query()
-	f := client.MessageFilter{Direction: boxDirection(r), Station: query.Get("station"), Partner: query.Get("partner"),
+	f := client.MessageFilter{Direction: direction, Station: query.Get("station"), Partner: query.Get("partner"),
 		Subject: query.Get("subject"), MessageID: query.Get("message_id"), Cursor: query.Get("cursor")}
 	var err error
 	if f.Since, f.Until, f.Limit, err = listWindow(r); err != nil {

@@ -117,16 +117,19 @@ func buildRoutes() []route {
 				{name: "Subject", in: "header", typ: "string", desc: "raw body: the subject; the partner's default when absent"},
 				{name: "X-Filename", in: "header", typ: "string", desc: "raw body: the file name, unless Content-Disposition gives it"},
 			}, body: sendBody, out: client.SendAccepted{}, status: 202, handle: (*API).send},
+		{method: "GET", path: "/messages", perm: permRead, summary: "List the messages of both boxes, newest first",
+			params: withPage(append(messageFilterParams(),
+				q("direction", "string", "only received (in) or sent (out) messages"),
+				q("read", "boolean", "only received messages marked read (true) or unread (false)"))...),
+			out: client.List[client.Message]{}, status: 200, handle: (*API).listMessages},
 	}
 	rs = append(rs, boxRoutes("inbox")...)
 	return append(rs, boxRoutes("outbox")...)
 }
 
-// boxRoutes are the routes of the inbox (received messages) or the outbox
-// (messages sent, queued, failed...).
-func boxRoutes(box string) []route {
-	what := strings.TrimSuffix(box, "box") + "bound message" // inbound, outbound
-	filter := []param{
+// messageFilterParams are the filters of every list of messages.
+func messageFilterParams() []param {
+	return []param{
 		q("station", "string", "only messages of this station (AS2 ID or record ID)"),
 		q("partner", "string", "only messages with this partner (AS2 ID or record ID)"),
 		q("subject", "string", "only messages whose subject contains this text"),
@@ -135,6 +138,13 @@ func boxRoutes(box string) []route {
 		q("until", "date-time", "only messages created before this time"),
 		q("status", "array", "only messages in these statuses (repeat the parameter)"),
 	}
+}
+
+// boxRoutes are the routes of the inbox (received messages) or the outbox
+// (messages sent, queued, failed...).
+func boxRoutes(box string) []route {
+	what := strings.TrimSuffix(box, "box") + "bound message" // inbound, outbound
+	filter := messageFilterParams()
 	if box == "inbox" {
 		filter = append(filter, q("read", "boolean", "only messages marked read (true) or unread (false)"))
 	}

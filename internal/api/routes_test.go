@@ -131,6 +131,13 @@ func TestEveryRoute(t *testing.T) {
 		}
 		get("/"+box+"/"+id+"/files/0", nil)
 	}
+	var both client.List[client.Message]
+	get("/messages", &both)
+	if !slices.ContainsFunc(both.Items, func(m client.Message) bool { return m.ID == in }) ||
+		!slices.ContainsFunc(both.Items, func(m client.Message) bool { return m.ID == out }) {
+		t.Fatalf("both boxes %+v, want %s and %s", both.Items, in, out)
+	}
+	e.call("GET", "/messages?direction=sideways", tok, nil).wantError(400, "invalid", "direction")
 	var mdn client.MDN
 	get("/inbox/"+in+"/mdn", &mdn)
 	if mdn.OriginalMessageID != "<in-1@pa>" || mdn.Direction != "out" {

@@ -81,6 +81,17 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatalf("sent %+v", sent)
 	}
 
+	// A read filter selects received messages, whichever box is asked:
+	// A has sent this message and received none.
+	for _, f := range []client.MessageFilter{{Read: ptr(false)}, {Direction: "out", Read: ptr(true)}, {Direction: "out", Read: ptr(false)}} {
+		if list, err := a.as["viewer"].ListMessages(ctx(t), f); err != nil || len(list.Items) != 0 {
+			t.Fatalf("A's messages read=%v direction=%q: %+v (%v), want none", *f.Read, f.Direction, list, err)
+		}
+	}
+	if list, err := a.as["viewer"].ListMessages(ctx(t), client.MessageFilter{}); err != nil || len(list.Items) != 1 || list.Items[0].ID != m.ID {
+		t.Fatalf("A's messages: %+v (%v), want %s alone", list, err, m.ID)
+	}
+
 	// B's unread messages: this one alone.
 	viewer := b.as["viewer"]
 	unread, err := viewer.ListMessages(ctx(t), client.MessageFilter{Direction: "in", Read: ptr(false)})
