@@ -71,8 +71,8 @@ const (
 	stateDone                 // Tag or Verify was called
 )
 
-// Stream is one AES-GCM message processed incrementally. It holds a few
-// hundred bytes whatever the message size, and is not safe for concurrent use.
+// Stream is one AES-GCM message processed incrementally. It holds about
+// 17 KiB whatever the message size, and is not safe for concurrent use.
 type Stream struct {
 	block   cipher.Block
 	ctr     cipher.Stream
@@ -82,7 +82,9 @@ type Stream struct {
 	// 96 bits, while cipher.NewCTR increments all 128 bits.
 	wrapIn uint64
 
-	hash    ghash
+	// hash is a separate allocation: its 16 KiB buffer holds no pointers,
+	// so the garbage collector need not scan it.
+	hash    *ghash
 	tagMask [blockSize]byte // E(K, J0), XORed onto the GHASH result
 	tagSize int
 
@@ -108,7 +110,7 @@ func New(block cipher.Block, nonce []byte, tagSize int) (*Stream, error) {
 		return nil, fmt.Errorf("%w: tag size %d, want %d..%d", ErrInvalidParameter, tagSize, MinTagSize, MaxTagSize)
 	}
 
-	s := &Stream{block: block, tagSize: tagSize}
+	s := &Stream{block: block, tagSize: tagSize, hash: new(ghash)}
 	if err := s.hash.init(block); err != nil {
 		return nil, err
 	}

@@ -522,3 +522,23 @@ func BenchmarkStdlibSeal(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecryptSegments decrypts 1 MiB in the bits a partner chooses:
+// BER segments of 1000 bytes (Bouncy Castle's), or of 8 bytes.
+func BenchmarkDecryptSegments(b *testing.B) {
+	block, _ := aes.NewCipher(make([]byte, 16))
+	buf := make([]byte, 1<<20)
+	for _, seg := range []int{1000, 8} {
+		b.Run(fmt.Sprint(seg), func(b *testing.B) {
+			b.SetBytes(int64(len(buf)))
+			for b.Loop() {
+				s, _ := New(block, make([]byte, 12), 16)
+				for p := buf; len(p) > 0; {
+					n := min(seg, len(p))
+					s.Decrypt(p[:n], p[:n])
+					p = p[n:]
+				}
+			}
+		})
+	}
+}

@@ -26,12 +26,18 @@ import (
 //	W' = W·H^m ⊕ G(Z)·H = W·H^m ⊕ (Seal(Z) ⊕ E(K, J0)) ⊕ L(Z)·H
 //
 // and GHASH's output after the final lengths block L is (Y ⊕ L)·H =
-// W ⊕ L·H. Each piece costs one Seal and two products by values derived
-// from H, which mul computes in constant time; the powers depend only on
-// the (public) lengths of the pieces.
+// W ⊕ L·H. Each piece costs one Seal and one product by H^m, which mul
+// computes in constant time; the powers depend only on the (public)
+// lengths of the pieces. The text is hashed in pieces of pieceSize,
+// collected in a buffer when it comes in smaller bits (a partner decides
+// the size of the BER segments that are decrypted one by one), so that
+// H^m is computed once per message, not per bit, and every Seal call
+// covers many blocks.
+
 //
 // Where crypto/cipher has no assembly for the machine, its portable GHASH is
-// table-driven, as ours was before it.
+// table-driven, as ours was before it. Under GODEBUG=fips140=only,
+// crypto/cipher refuses GCM with a nonce of our choosing, and so New fails.
 
 // fieldElement is an element of GF(2^128), as two uint64 halves loaded
 // big-endian from its 16 bytes: hi is bytes 0..7, lo is bytes 8..15. GCM
@@ -103,14 +109,20 @@ type pieceFactors struct {
 	lengthH fieldElement // L(Z)·H
 }
 
+// pieceSize is the size of the pieces hashed by one Seal call.
+const pieceSize = 16 << 10
+
 // ghash is the running GHASH of one key.
 type ghash struct {
 	aead  cipher.AEAD  // GCM under the key, used only to hash
 	mask  fieldElement // E(K, J0) of hashNonce, which Seal adds
 	h     fieldElement // the hash key H = E(K, 0^128)
-	w     fieldElement // the running value times H
-	last  pieceFactors // of the last piece size seen: most pieces have one size
+	w     fieldElement // the running value times H, of the pieces hashed
+	last  pieceFactors // of the last piece size seen: all but the final piece have one
 	sealt [blockSize]byte
+
+	pending  [pieceSize]byte // whole blocks not yet hashed
+	npending int
 }
 
 // init sets the key from block (the message's cipher) and clears the state.
@@ -129,7 +141,7 @@ func (g *ghash) init(block cipher.Block) error {
 }
 
 // reset clears the running value, keeping the key.
-func (g *ghash) reset() { g.w = fieldElement{} }
+func (g *ghash) reset() { g.w, g.npending = fieldElement{}, 0 }
 
 // factors returns the combining values of a piece of m blocks.
 func (g *ghash) factors(m int) pieceFactors {
@@ -151,9 +163,24 @@ func (g *ghash) factors(m int) pieceFactors {
 
 // update absorbs whole 16-byte blocks of p; len(p) must be a multiple of 16.
 func (g *ghash) update(p []byte) {
-	if len(p) == 0 {
-		return
+	for len(p) > 0 {
+		if g.npending == 0 && len(p) >= pieceSize {
+			g.hashPiece(p[:pieceSize])
+			p = p[pieceSize:]
+			continue
+		}
+		n := copy(g.pending[g.npending:], p)
+		g.npending += n
+		p = p[n:]
+		if g.npending == pieceSize {
+			g.hashPiece(g.pending[:])
+			g.npending = 0
+		}
 	}
+}
+
+// hashPiece absorbs one piece of whole blocks.
+func (g *ghash) hashPiece(p []byte) {
 	f := g.factors(len(p) / blockSize)
 	sealed := g.aead.Seal(g.sealt[:0], hashNonce[:], nil, p)
 	g.w = mul(g.w, f.hPowM).xor(loadElement(sealed)).xor(g.mask).xor(f.lengthH)
@@ -162,5 +189,9 @@ func (g *ghash) update(p []byte) {
 // final writes GHASH's output after the lengths block of aadLen bytes of
 // additional data and textLen bytes of text into out (16 bytes).
 func (g *ghash) final(aadLen, textLen uint64, out []byte) {
+	if g.npending > 0 {
+		g.hashPiece(g.pending[:g.npending])
+		g.npending = 0
+	}
 	g.w.xor(mul(lengthsBlock(aadLen, textLen), g.h)).store(out)
 }
