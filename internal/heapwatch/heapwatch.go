@@ -8,31 +8,43 @@ import (
 	"time"
 )
 
-// Watcher samples the heap every few milliseconds until stopped.
+// interval is how often the heap is sampled; a variable for the test that
+// the last sample is taken however short the run.
+var interval = 5 * time.Millisecond
+
+// Watcher samples the heap when started, every interval, and when stopped.
 type Watcher struct {
-	stop chan struct{}
-	done sync.WaitGroup
-	peak uint64
+	stop   chan struct{}
+	done   sync.WaitGroup
+	sample []metrics.Sample
+	peak   uint64
 }
 
 // Start begins sampling.
 func Start() *Watcher {
-	w := &Watcher{stop: make(chan struct{})}
-	sample := []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}
+	w := &Watcher{stop: make(chan struct{}), sample: []metrics.Sample{{Name: "/memory/classes/heap/objects:bytes"}}}
+	w.read()
 	w.done.Go(func() {
-		tick := time.NewTicker(5 * time.Millisecond)
+		tick := time.NewTicker(interval)
 		defer tick.Stop()
 		for {
-			metrics.Read(sample)
-			w.peak = max(w.peak, sample[0].Value.Uint64())
 			select {
 			case <-w.stop:
+				// The heap as the watched code left it: a run shorter
+				// than a tick, or a peak at its very end, counts too.
+				w.read()
 				return
 			case <-tick.C:
+				w.read()
 			}
 		}
 	})
 	return w
+}
+
+func (w *Watcher) read() {
+	metrics.Read(w.sample)
+	w.peak = max(w.peak, w.sample[0].Value.Uint64())
 }
 
 // Stop ends sampling and returns the peak in bytes.
