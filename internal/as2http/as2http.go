@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/as2gate/as2gate"
 	"github.com/as2gate/as2gate/internal/gateway"
 	"github.com/as2gate/as2gate/internal/mime"
 )
@@ -25,30 +24,16 @@ type Receiver interface {
 func New(r Receiver) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /as2", func(w http.ResponseWriter, req *http.Request) {
-		write(w, r.Receive(req.Context(), header(req), req.Body))
+		write(w, r.Receive(req.Context(), gateway.HeaderFromHTTP(req.Header), req.Body))
 	})
 	mux.HandleFunc("POST /as2/mdn", func(w http.ResponseWriter, req *http.Request) {
-		write(w, r.ReceiveMDN(req.Context(), header(req), req.Body))
+		write(w, r.ReceiveMDN(req.Context(), gateway.HeaderFromHTTP(req.Header), req.Body))
 	})
 	mux.HandleFunc("GET /as2", func(w http.ResponseWriter, req *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "as2gate AS2 endpoint: POST AS2 messages here.\n")
 	})
 	return mux
-}
-
-// header turns the HTTP headers into the MIME header the AS2 engine reads.
-func header(req *http.Request) mime.Header {
-	var h mime.Header
-	for name, values := range req.Header {
-		if as2gate.IsCredentialHeader(name) { // never kept with the message
-			continue
-		}
-		for _, v := range values {
-			h.Add(name, v)
-		}
-	}
-	return h
 }
 
 func write(w http.ResponseWriter, r *gateway.Reply) {

@@ -272,7 +272,7 @@ func (g *Gateway) deliver(ctx context.Context, m *as2gate.Message, st *as2gate.S
 		out.status, out.reason = as2gate.StatusIncomplete, fmt.Sprintf("sent, but reading the MDN failed: %v", err)
 		return out
 	}
-	h := headerFromHTTP(resp.Header)
+	h := HeaderFromHTTP(resp.Header)
 	out.mdnRaw = captureBytes(h, data)
 	if len(data) == 0 {
 		out.status, out.reason = as2gate.StatusIncomplete, "sent, but the partner returned no MDN"
@@ -532,9 +532,10 @@ func (b *blobSource) Open() (io.ReadCloser, error) {
 	return rc, nil
 }
 
-// headerFromHTTP is the header of a partner's answer as kept with the
-// message, without the cookies it may set.
-func headerFromHTTP(h http.Header) mime.Header {
+// HeaderFromHTTP is the header of a partner's request or answer as kept
+// with the message, without the credentials it may carry (cookies,
+// Authorization): they belong to one HTTP exchange, not to the message.
+func HeaderFromHTTP(h http.Header) mime.Header {
 	var out mime.Header
 	for name, values := range h {
 		if as2gate.IsCredentialHeader(name) {
