@@ -19,7 +19,14 @@ func URL(s string) string {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return "xxxxx (not a valid URL)" // where its secrets are cannot be told
+		return notValid // where its secrets are cannot be told
+	}
+	if u.User == nil && hasPort(u.Host) && atOutsideValues(u) {
+		// "https://user:2024/x@host/": a password of digits (up to a /,
+		// ? or #) reads as a port, and the @ that ends it lands in the
+		// path, the query or the fragment. Net/http and drivers split it
+		// the same way, but a log line must not guess.
+		return notValid
 	}
 	redacted := false
 	if _, ok := u.User.Password(); ok {
@@ -41,6 +48,30 @@ func URL(s string) string {
 		return s // as given, not as net/url would escape it
 	}
 	return u.String()
+}
+
+// notValid stands for a URL whose secrets cannot be told apart.
+const notValid = "xxxxx (not a valid URL)"
+
+// hasPort tells a host with a port part (maybe empty), not counting the
+// colons of an IPv6 literal.
+func hasPort(host string) bool {
+	return strings.LastIndexByte(host, ':') > strings.LastIndexByte(host, ']')
+}
+
+// atOutsideValues tells an @ in the path, the fragment or the name of a
+// query parameter: where a user's password would have ended. An @ in a
+// parameter's value (application_name=me@host) is ordinary.
+func atOutsideValues(u *url.URL) bool {
+	if strings.Contains(u.Path, "@") || strings.Contains(u.Fragment, "@") {
+		return true
+	}
+	for p := range strings.SplitSeq(u.RawQuery, "&") {
+		if name, _, _ := strings.Cut(p, "="); strings.Contains(name, "@") {
+			return true
+		}
+	}
+	return false
 }
 
 // isSecretParam reports a query parameter that holds a credential: pass,

@@ -22,6 +22,13 @@ func TestURL(t *testing.T) {
 		{"postgres://u:s3/cret@db/x", "xxxxx (not a valid URL)"},
 		{"postgres://u:s3?cret@db/x", "xxxxx (not a valid URL)"},
 		{"postgres://u:s3#cret@db/x", "xxxxx (not a valid URL)"},
+		// A password of digits reads as a port, the rest as the path.
+		{"https://user:2024/abc@host/as2", "xxxxx (not a valid URL)"},
+		{"https://user:2024?abc@host/as2", "xxxxx (not a valid URL)"},
+		{"https://user:2024#abc@host/as2", "xxxxx (not a valid URL)"},
+		{"https://user:/abc@host/as2", "xxxxx (not a valid URL)"},
+		{"https://[::1]:8443/as2?to=me@host", "https://[::1]:8443/as2?to=me@host"},
+		{"https://host/mailbox/me@host", "https://host/mailbox/me@host"},
 	} {
 		if got := URL(c.in); got != c.want {
 			t.Errorf("URL(%q) = %q, want %q", c.in, got, c.want)
