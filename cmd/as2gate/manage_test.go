@@ -5,8 +5,11 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -445,24 +448,55 @@ func TestRowCleansControlCharacters(t *testing.T) {
 	}
 }
 
-func TestIsPlainFileName(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		ok   bool
-	}{
-		{"order.x12", true},
-		{"..order", true},
-		{"", false},
-		{".", false},
-		{"..", false},
-		{"../order.x12", false},
-		{"a/b", false},
-		{"/etc/passwd", false},
-		{`..\order.x12`, false},
-		{"order\x00.x12", false},
-	} {
-		if got := isPlainFileName(c.name); got != c.ok {
-			t.Errorf("isPlainFileName(%q) = %v, want %v", c.name, got, c.ok)
+// TestDownloadFromAHostileServer: with --server, the names and indexes of
+// files come from a server the CLI does not trust: a name is made safe
+// before it reaches the file system, a file is asked for by its place in
+// the list, and two files of one name are refused rather than overwritten.
+func TestDownloadFromAHostileServer(t *testing.T) {
+	const id = "06h1mp7v9gc93c7cpwctgvdb14"
+	var names []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/api/v1/outbox/"+id:
+			var files []client.File
+			for i, n := range names {
+				files = append(files, client.File{Index: 1000 + i, Name: n})
+			}
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(client.MessageDetail{Message: client.Message{ID: id, Direction: "out", Files: files}})
+		case r.URL.Path == "/api/v1/outbox/"+id+"/files":
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"items":[]}`)
+		case strings.HasPrefix(r.URL.Path, "/api/v1/outbox/"+id+"/files/"):
+			io.WriteString(w, "content of "+path.Base(r.URL.Path))
+		default:
+			http.NotFound(w, r)
 		}
+	}))
+	defer srv.Close()
+	download := func(out string) (string, int) {
+		var stdout, stderr bytes.Buffer
+		status := run([]string{"message", "download", "--server", srv.URL, "--token", "as2t_x", "--out", out, id}, &stdout, &stderr)
+		return stderr.String(), status
+	}
+
+	root := t.TempDir()
+	dir := filepath.Join(root, "a", "b")
+	names = []string{"../../escaped.txt", `..\win.txt`, "CON", "order.x12"}
+	if msg, status := download(dir + "/"); status != 0 {
+		t.Fatalf("status %d: %s", status, msg)
+	}
+	for name, want := range map[string]string{"escaped.txt": "content of 0", "win.txt": "content of 1", "_CON": "content of 2", "order.x12": "content of 3"} {
+		if got, err := os.ReadFile(filepath.Join(dir, name)); err != nil || string(got) != want {
+			t.Errorf("%s: %q (%v), want %q", name, got, err, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(root, "escaped.txt")); err == nil {
+		t.Error("a file was written outside the folder")
+	}
+
+	names = []string{"order.x12", "ORDER.X12"}
+	if msg, status := download(t.TempDir()); status == 0 || !strings.Contains(msg, "two files named") {
+		t.Errorf("two files of one name: status %d, %s", status, msg)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/as2gate/as2gate/client"
+	"github.com/as2gate/as2gate/internal/mime"
 )
 
 func runMessage(args []string, stdout, stderr io.Writer) error {
@@ -182,11 +183,13 @@ func messageDownload(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
+	// Files are numbered by their place in the list, whatever a server
+	// says their index is.
 	indexes := []int{*index}
 	if *index < 0 {
 		indexes = nil
-		for _, f := range msg.Files {
-			indexes = append(indexes, f.Index)
+		for i := range msg.Files {
+			indexes = append(indexes, i)
 		}
 	}
 	switch {
@@ -207,15 +210,20 @@ func messageDownload(ctx context.Context, args []string, stdout, stderr io.Write
 	} else if len(indexes) > 1 {
 		return &exitError{status: 2, err: fmt.Errorf("message %s has %d files: give --index, or --out with a directory", msg.ID, len(indexes))}
 	}
+	written := map[string]bool{}
 	for _, i := range indexes {
 		switch {
 		case dir != "":
 			// The names were made safe when stored; a server is not
-			// trusted to have done it.
-			name := msg.Files[i].Name
-			if !isPlainFileName(name) {
-				return fmt.Errorf("file %d of message %s has an unsafe name %q", i, msg.ID, name)
+			// trusted to have done it, nor to have made them unique.
+			name := mime.SafeFilename(msg.Files[i].Name)
+			if name == "" {
+				name = fmt.Sprintf("file-%d", i)
 			}
+			if written[strings.ToLower(name)] {
+				return fmt.Errorf("message %s has two files named %q: give --index", msg.ID, name)
+			}
+			written[strings.ToLower(name)] = true
 			err = downloadTo(ctx, b, msg.ID, i, filepath.Join(dir, name), stderr)
 		case *out != "":
 			err = downloadTo(ctx, b, msg.ID, i, *out, stderr)
@@ -227,13 +235,6 @@ func messageDownload(ctx context.Context, args []string, stdout, stderr io.Write
 		}
 	}
 	return nil
-}
-
-// isPlainFileName reports whether name is one element of a path that
-// stays in the directory it is joined to: not empty, no volume, no
-// separator of any system, not "." or "..", no NUL.
-func isPlainFileName(name string) bool {
-	return name == filepath.Base(name) && name != "." && name != ".." && !strings.ContainsAny(name, `/\`+"\x00")
 }
 
 // download streams a file of a message to w and checks its digest.
