@@ -20,12 +20,13 @@ const Prefix = "/api/v1"
 // Bounds on what is read of the server's answers: a client must not be
 // made to hold whatever a server (or something posing as one) sends.
 const (
-	maxJSON     = 64 << 20 // a JSON answer: a page of 1000 messages with their files
-	maxRaw      = 4 << 20  // a PEM certificate, a stored MDN, the OpenAPI document
-	maxErrBody  = 64 << 10 // an error answer
-	maxPages    = 1000     // pages of a list read whole (1000 items each)
-	pageSize    = 1000     // items asked for per page of a list read whole
-	maxShownErr = 300      // characters of a non-API error answer shown in the error
+	maxJSON     = 64 << 20  // a JSON answer: a page of 1000 messages with their files
+	maxRaw      = 4 << 20   // a PEM certificate, a stored MDN, the OpenAPI document
+	maxErrBody  = 64 << 10  // an error answer
+	maxList     = 256 << 20 // all the pages of a list read whole, together
+	maxPages    = 1000      // pages of a list read whole (1000 items each)
+	pageSize    = 1000      // items asked for per page of a list read whole
+	maxShownErr = 300       // characters of a non-API error answer shown in the error
 )
 
 // Client calls the REST API of an as2gate server. Its methods mirror those
@@ -139,6 +140,13 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 // call sends in (unless nil) as JSON and decodes the JSON answer into out
 // (unless nil).
 func (c *Client) call(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	left := int64(maxJSON)
+	return c.callWithin(ctx, method, path, query, in, out, &left)
+}
+
+// callWithin is call reading at most *left bytes of the answer, and taking
+// what it read off *left: several answers can share one bound.
+func (c *Client) callWithin(ctx context.Context, method, path string, query url.Values, in, out any, left *int64) error {
 	var body io.Reader
 	header := http.Header{"Accept": {"application/json"}}
 	if in != nil {
@@ -157,7 +165,10 @@ func (c *Client) call(ctx context.Context, method, path string, query url.Values
 	if out == nil {
 		return nil
 	}
-	if err := json.NewDecoder(&boundedReader{r: resp.Body, left: maxJSON}).Decode(out); err != nil {
+	answer := &boundedReader{r: resp.Body, left: min(*left, maxJSON)}
+	err = json.NewDecoder(answer).Decode(out)
+	*left -= min(*left, maxJSON) - answer.left
+	if err != nil {
 		return fmt.Errorf("as2gate client: reading the answer to %s %s: %w", method, path, err)
 	}
 	return nil
@@ -204,13 +215,14 @@ func (b *boundedReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// listAll reads every page of a list.
+// listAll reads every page of a list, at most maxList bytes in all.
 func listAll[T any](ctx context.Context, c *Client, path string) ([]T, error) {
 	all := []T{} // an empty list is [] in JSON, as the server's own service gives it
 	query := url.Values{"limit": {strconv.Itoa(pageSize)}}
+	left := int64(maxList)
 	for range maxPages {
 		var page List[T]
-		if err := c.call(ctx, "GET", path, query, nil, &page); err != nil {
+		if err := c.callWithin(ctx, "GET", path, query, nil, &page, &left); err != nil {
 			return nil, err
 		}
 		all = append(all, page.Items...)

@@ -254,6 +254,22 @@ func TestBounds(t *testing.T) {
 	if _, err := c.CertificatePEM(context.Background(), "x"); !errors.Is(err, errTooLarge) {
 		t.Fatalf("a PEM over %d bytes: %v", maxRaw, err)
 	}
+
+	// A list read whole is bounded as a whole: pages each within maxJSON,
+	// as many as it takes, stop at maxList.
+	var pages atomic.Int64
+	name := strings.Repeat("x", maxJSON/2)
+	c = fake(t, func(w http.ResponseWriter, r *http.Request) {
+		n := pages.Add(1)
+		if n > maxList/(maxJSON/2)+2 { // enough to tell: the end
+			io.WriteString(w, `{"items":[]}`)
+			return
+		}
+		fmt.Fprintf(w, `{"items":[{"name":%q}],"next_cursor":"c%d"}`, name, n)
+	})
+	if _, err := c.ListStations(context.Background()); !errors.Is(err, errTooLarge) || pages.Load() > maxList/(maxJSON/2)+1 {
+		t.Fatalf("pages of %d bytes without end: %v after %d pages", len(name), err, pages.Load())
+	}
 }
 
 // TestPathsAndQueries: the base URL may name the prefix or not; path
