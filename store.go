@@ -66,13 +66,18 @@ type Store interface {
 	ListUsers(ctx context.Context) ([]*User, error)
 	// UpdateUser changes the fields ch sets, and only them, and returns
 	// the user updated; EConflict when it would take the admin role from
-	// the last administrator (checked in the same transaction).
+	// the last administrator (checked in the same transaction). A new
+	// password hash revokes the user's tokens in the same transaction.
 	UpdateUser(ctx context.Context, id string, ch UserChange) (*User, error)
 	// DeleteUser deletes a user and its tokens; EConflict for the last
 	// administrator (checked in the same transaction).
 	DeleteUser(ctx context.Context, id string) error
 
-	CreateToken(ctx context.Context, t *Token) error
+	// CreateLogin stores the tokens of a new login of their user, if the
+	// user's password hash is still passwordHash, the one the login was
+	// checked against: EUnauthorized, and nothing stored, when a change of
+	// password came in between.
+	CreateLogin(ctx context.Context, passwordHash string, tokens ...*Token) error
 	GetTokenByHash(ctx context.Context, hash string) (*Token, error)
 	// RotateToken marks a refresh token exchanged and stores the next
 	// tokens of its login, in one transaction; EConflict when it was
@@ -80,7 +85,6 @@ type Store interface {
 	// EUnauthorized when its login is revoked, also concurrently.
 	RotateToken(ctx context.Context, id string, at time.Time, next ...*Token) error
 	RevokeTokenFamily(ctx context.Context, familyID string, at time.Time) error
-	RevokeUserTokens(ctx context.Context, userID string, at time.Time) error
 	// DeleteExpiredTokens removes tokens expired before a time.
 	DeleteExpiredTokens(ctx context.Context, before time.Time) error
 

@@ -115,10 +115,11 @@ func (s *Service) Login(ctx context.Context, username, pw string) (_ *client.Tok
 		s.log.Warn("cannot delete expired tokens", "error", err)
 	}
 	tokens, stored := s.mint(u, as2gate.NewID())
-	for _, t := range stored {
-		if err := s.gw.Store().CreateToken(ctx, t); err != nil {
-			return nil, err
+	if err := s.gw.Store().CreateLogin(ctx, u.PasswordHash, stored...); err != nil {
+		if as2gate.ErrorCode(err) == as2gate.EUnauthorized {
+			return nil, errBadLogin // the password changed meanwhile
 		}
+		return nil, err
 	}
 	return tokens, nil
 }

