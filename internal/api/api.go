@@ -115,7 +115,7 @@ func (a *API) handler(rt route) http.Handler {
 		}
 		err := a.authorize(r, rt)
 		if err == nil {
-			err = checkQuery(r, rt.params)
+			err = checkParams(r, rt)
 		}
 		if err == nil {
 			err = rt.handle(a, w, r)

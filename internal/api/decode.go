@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/as2gate/as2gate"
 )
@@ -97,21 +98,35 @@ func jsonType(goType string) string {
 	return "an object"
 }
 
-// checkQuery refuses query parameters a route does not declare, so that
-// a misspelt filter is an error rather than ignored, and the repetition
-// of a parameter that takes one value.
-func checkQuery(r *http.Request, params []param) error {
+// checkParams refuses query parameters a route does not declare, so that
+// a misspelt filter is an error rather than ignored, the repetition of a
+// parameter that takes one value, and path and query values that are not
+// text: no name, ID or filter is anything but UTF-8 without NUL, and
+// PostgreSQL would refuse to compare them where SQLite finds nothing.
+func checkParams(r *http.Request, rt route) error {
+	for _, name := range pathParams(rt.path) {
+		if !isText(r.PathValue(name)) {
+			return as2gate.Invalid(name, "not UTF-8 text")
+		}
+	}
 	for name, values := range r.URL.Query() {
-		i := slices.IndexFunc(params, func(p param) bool { return p.name == name && p.in == "query" })
+		i := slices.IndexFunc(rt.params, func(p param) bool { return p.name == name && p.in == "query" })
 		if i < 0 {
 			return as2gate.Invalid(name, "unknown query parameter")
 		}
-		if len(values) > 1 && params[i].typ != "array" {
+		if len(values) > 1 && rt.params[i].typ != "array" {
 			return as2gate.Invalid(name, "given more than once")
+		}
+		for _, v := range values {
+			if !isText(v) {
+				return as2gate.Invalid(name, "not UTF-8 text")
+			}
 		}
 	}
 	return nil
 }
+
+func isText(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
 
 func queryInt(r *http.Request, name string) (int, error) {
 	v := r.URL.Query().Get(name)

@@ -179,6 +179,19 @@ func TestEveryRoute(t *testing.T) {
 	}
 }
 
+// TestParamsAreText: a path or query value that is not UTF-8, or holds NUL,
+// is a bad request whatever the route, before any database sees it.
+func TestParamsAreText(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	tok := e.tokens["admin"]
+	for path, field := range map[string]string{"/users/%E9": "id", "/certificates/a%00b": "id", "/stations/%E9": "ref",
+		"/partners/%C3": "ref", "/inbox/%E9": "id", "/inbox?subject=caf%E9": "subject", "/messages?message_id=a%00b": "message_id",
+		"/outbox?station=%E9": "station", "/audit?actor=%E9": "actor", "/audit?action=a%00": "action"} {
+		e.call("GET", path, tok, nil).wantError(400, "invalid", field)
+	}
+	e.call("GET", "/inbox?subject=caf%C3%A9", tok, nil).want(200)
+}
+
 // TestBoxes: an inbox route given an outbound message, and the reverse,
 // answers 404; lists filter by read state and status.
 func TestBoxes(t *testing.T) {

@@ -335,8 +335,18 @@ func dbError(err error, format string, args ...any) error {
 		code = as2gate.EUnavailable
 	case isPrimaryKey(err): // a record given the ID of another
 		code = as2gate.EConflict
+	case isNotText(err):
+		code = as2gate.EInvalid
 	}
 	return as2gate.Wrap(code, err, format, args...)
+}
+
+// isNotText reports a value PostgreSQL refuses as text: not UTF-8, or
+// holding NUL. The API refuses such names and filters before they get
+// here; this keeps any other way in from being an internal error.
+func isNotText(err error) bool {
+	e, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && (e.Code == "22021" || e.Code == "22P05")
 }
 
 // unavailable reports an error worth retrying later: a busy SQLite file

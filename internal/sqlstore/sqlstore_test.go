@@ -454,3 +454,28 @@ func TestDuplicateIDs(t *testing.T) {
 			as2gate.EConflict, "cannot add a send job")
 	})
 }
+
+// TestNotText: a value that is not UTF-8, or holds NUL, finds nothing on
+// SQLite and is refused by PostgreSQL: either way a clear outcome, never
+// an internal error.
+func TestNotText(t *testing.T) {
+	eachStore(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		for what, call := range map[string]func() error{
+			"GetUser":           func() error { _, err := s.GetUser(ctx, "\xe9"); return err },
+			"GetCertificate":    func() error { _, err := s.GetCertificate(ctx, "a\x00b"); return err },
+			"GetStationByAS2ID": func() error { _, err := s.GetStationByAS2ID(ctx, "\xe9"); return err },
+			"GetTokenByHash":    func() error { _, err := s.GetTokenByHash(ctx, "\xe9"); return err },
+			"ListMessages": func() error {
+				_, err := s.ListMessages(ctx, as2gate.MessageFilter{Subject: "caf\xe9", Limit: 5})
+				return err
+			},
+		} {
+			switch code := as2gate.ErrorCode(call()); code {
+			case "", as2gate.ENotFound, as2gate.EInvalid:
+			default:
+				t.Errorf("%s: %s", what, code)
+			}
+		}
+	})
+}
