@@ -3,6 +3,7 @@ package api
 import (
 	"math"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -34,15 +35,19 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 		return as2gate.Invalid("username", "at most %d bytes", service.MaxNameLen)
 	}
 	// Case-folded, so that "Admin" and "admin" share one count.
-	keys := []string{"user:" + strings.ToLower(req.Username), "addr:" + remoteAddr(r)}
-	if wait := a.limiter.begin(keys...); wait > 0 {
+	keys := []string{"user:" + strings.ToLower(req.Username), "addr:" + addressKey(remoteAddr(r))}
+	if wait, report := a.limiter.begin(keys...); wait > 0 {
 		err := as2gate.Errorf(as2gate.ERateLimited, "too many login attempts: try again in %d seconds", secondsUp(wait))
-		a.svc.AuditLogin(r.Context(), req.Username, err)
+		if report {
+			a.svc.AuditLogin(r.Context(), req.Username, err)
+		}
 		w.Header().Set("Retry-After", strconv.Itoa(secondsUp(wait)))
 		return err
 	}
+	failed := false
+	defer func() { a.limiter.end(failed, keys...) }() // also if the check panics
 	tokens, err := a.svc.Login(r.Context(), req.Username, req.Password)
-	a.limiter.end(as2gate.ErrorCode(err) == as2gate.EUnauthorized, keys...)
+	failed = as2gate.ErrorCode(err) == as2gate.EUnauthorized
 	if err != nil {
 		return err
 	}
@@ -52,6 +57,17 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 }
 
 func secondsUp(d time.Duration) int { return int(math.Ceil(d.Seconds())) }
+
+// addressKey is what login attempts from an address count against: the
+// address itself, or for IPv6 its /64, which one client usually holds
+// whole (and could otherwise spread its attempts over).
+func addressKey(addr string) string {
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || !ip.Is6() || ip.Is4In6() {
+		return addr
+	}
+	return netip.PrefixFrom(ip, 64).Masked().String()
+}
 
 func (a *API) refresh(w http.ResponseWriter, r *http.Request) error {
 	var req client.RefreshRequest

@@ -212,12 +212,18 @@ func TestLoginRateLimit(t *testing.T) {
 	for _, entry := range log {
 		results[entry.Result]++
 	}
-	if results["rate_limited"] != 3 || results["unauthorized"] != 6 {
+	// Of the attempts a lockout refuses, the first is audited: a flood
+	// of them is not a flood of audit entries.
+	if results["rate_limited"] != 2 || results["unauthorized"] != 6 {
 		t.Fatalf("login audit %v", results)
 	}
 	// Refused before the password is checked, a login as a user that
 	// does not exist names none in the audit log, nor the CLI.
 	for _, name := range []string{"cli", "nobody"} {
+		e.clock.Advance(2 * time.Hour) // past every lockout: the next is new
+		for range 3 {
+			e.call("POST", "/auth/token", "", bad).wantError(401, "unauthorized", "")
+		}
 		e.call("POST", "/auth/token", "", client.TokenRequest{Username: name, Password: "x"}).wantError(429, "rate_limited", "")
 		log, _ := e.store.ListAudit(context.Background(), as2gate.AuditFilter{Action: "auth.login", Limit: 1})
 		if log[0].Actor != service.UnknownActor || log[0].Target != name || log[0].Result != "rate_limited" {
@@ -309,7 +315,8 @@ func TestLimiter(t *testing.T) {
 			for _, step := range tc.steps {
 				switch step {
 				case '+':
-					got += map[bool]string{true: "y", false: "n"}[l.begin("k") == 0]
+					wait, _ := l.begin("k")
+					got += map[bool]string{true: "y", false: "n"}[wait == 0]
 				case '-':
 					l.end(true, "k")
 					got += "."
@@ -346,11 +353,11 @@ func TestLimiterLockoutCapped(t *testing.T) {
 			clock := time.Now()
 			l.now = func() time.Time { return clock }
 			for i, want := range tc.want {
-				if w := l.begin("k"); w != 0 {
+				if w, _ := l.begin("k"); w != 0 {
 					t.Fatalf("lockout %d: refused for %v before it", i, w)
 				}
 				l.end(true, "k")
-				if got := l.begin("k"); got != want {
+				if got, _ := l.begin("k"); got != want {
 					t.Fatalf("lockout %d: wait %v, want %v", i, got, want)
 				}
 				clock = clock.Add(want)
@@ -359,32 +366,82 @@ func TestLimiterLockoutCapped(t *testing.T) {
 	}
 }
 
-// TestLimiterBounded: the limiter tracks at most maxTracked keys. When
-// full of keys that still count, a new key is refused (429) rather than
-// tracked or let through uncounted; stale keys make room.
+// TestLimiterBounded: the limiter tracks at most maxTracked keys. A full
+// table makes room by forgetting keys that are not locked out; lockouts
+// stay, and a table full of them refuses new keys (429).
 func TestLimiterBounded(t *testing.T) {
-	l := newLimiter(LoginLimit{Failures: 5})
+	l := newLimiter(LoginLimit{Failures: 2})
 	clock := time.Now()
 	l.now = func() time.Time { return clock }
-	for i := range maxTracked {
-		key := strconv.Itoa(i)
-		if l.begin(key) != 0 {
-			t.Fatalf("key %d refused", i)
+	fail := func(key string) {
+		t.Helper()
+		if w, _ := l.begin(key); w != 0 {
+			t.Fatalf("key %s refused for %v", key, w)
 		}
 		l.end(true, key)
 	}
-	if l.begin("one more") == 0 {
-		t.Fatal("a new key was let through a full table")
+	fail("locked")
+	fail("locked")
+	for i := range maxTracked - 1 {
+		fail(strconv.Itoa(i))
 	}
-	if len(l.entries) != maxTracked || l.entries["0"].failures != 1 {
-		t.Fatalf("%d entries, key 0 %+v: counted failures lost", len(l.entries), l.entries["0"])
+	if len(l.entries) != maxTracked {
+		t.Fatalf("%d entries, want %d", len(l.entries), maxTracked)
 	}
-	clock = clock.Add(time.Minute)
-	if l.begin("later") != 0 {
-		t.Fatal("refused after the failures went stale")
+	fail("one more")
+	if len(l.entries) > maxTracked || l.entries["one more"] == nil {
+		t.Fatalf("%d entries, the new key tracked: %v", len(l.entries), l.entries["one more"] != nil)
 	}
-	if len(l.entries) != 1 {
-		t.Fatalf("%d entries after pruning, want 1", len(l.entries))
+	if w, _ := l.begin("locked"); w == 0 {
+		t.Fatal("a lockout was forgotten to make room")
+	}
+
+	// Full of lockouts: nothing to forget.
+	l = newLimiter(LoginLimit{Failures: 1})
+	l.now = func() time.Time { return clock }
+	for i := range maxTracked {
+		fail(strconv.Itoa(i))
+	}
+	if w, report := l.begin("new"); w == 0 || !report {
+		t.Fatalf("a new key with the table full of lockouts: wait %v, reported %v", w, report)
+	}
+}
+
+// TestLimiterReportsOnce: of the attempts a lockout refuses, the first is
+// reported (to the audit log), not every one; the next lockout's first
+// again.
+func TestLimiterReportsOnce(t *testing.T) {
+	l := newLimiter(LoginLimit{Failures: 1, Lockout: time.Minute})
+	clock := time.Now()
+	l.now = func() time.Time { return clock }
+	got := ""
+	for _, step := range "+-+++>+-++" {
+		switch step {
+		case '+':
+			wait, report := l.begin("k")
+			got += map[bool]string{true: "y", false: "n"}[wait == 0] + map[bool]string{true: "!", false: ""}[report]
+		case '-':
+			l.end(true, "k")
+		case '>':
+			clock = clock.Add(time.Hour)
+		}
+	}
+	if want := "yn!nnyn!n"; got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+}
+
+func TestAddressKey(t *testing.T) {
+	for addr, want := range map[string]string{
+		"192.0.2.7":            "192.0.2.7",
+		"2001:db8:1:2:3:4:5:6": "2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff::1": "2001:db8:1:2::/64",
+		"::ffff:192.0.2.7":     "::ffff:192.0.2.7",
+		"not an address":       "not an address",
+	} {
+		if got := addressKey(addr); got != want {
+			t.Errorf("addressKey(%q) = %q, want %q", addr, got, want)
+		}
 	}
 }
 

@@ -14,10 +14,10 @@ type LoginLimit struct {
 }
 
 const (
-	// maxTracked bounds the usernames and addresses tracked. Past it,
-	// stale entries are dropped; when none is stale, logins are refused
-	// rather than let an attacker with many addresses exhaust memory or
-	// make the limiter forget counted failures.
+	// maxTracked bounds the usernames and addresses tracked, so that an
+	// attacker with many addresses cannot exhaust memory. Past it, stale
+	// entries are dropped, then entries not locked out (see prune); only
+	// a table full of lockouts refuses new keys.
 	maxTracked = 100_000
 	// maxLockout caps any lockout: a locked-out user waits at most a day.
 	maxLockout = 24 * time.Hour
@@ -44,7 +44,8 @@ type attempts struct {
 	failures    int // failures within the window that began at windowStart
 	windowStart time.Time
 	lockedUntil time.Time
-	lockouts    int // lockouts so far: each doubles the next
+	lockouts    int  // lockouts so far: each doubles the next
+	reported    bool // a refusal was reported since the lockout or window began
 }
 
 func newLimiter(cfg LoginLimit) *limiter {
@@ -68,8 +69,10 @@ func newLimiter(cfg LoginLimit) *limiter {
 // begin counts an attempt against each key, or refuses it and returns
 // how long to wait (then nothing is counted): when a key is locked out,
 // when its failures and attempts in flight reach the limit, or when there
-// is no room to track a new key.
-func (l *limiter) begin(keys ...string) (wait time.Duration) {
+// is no room to track a new key. report is set for the first refusal by a
+// key in its lockout or window, so that a flood of refused attempts is
+// recorded once, not once each.
+func (l *limiter) begin(keys ...string) (wait time.Duration, report bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	now := l.now()
@@ -81,20 +84,26 @@ func (l *limiter) begin(keys ...string) (wait time.Duration) {
 			continue
 		}
 		if now.Sub(e.windowStart) >= l.cfg.Window {
-			e.failures, e.windowStart = 0, now
+			e.failures, e.windowStart, e.reported = 0, now, false
 		}
+		refused := true
 		switch {
 		case now.Before(e.lockedUntil):
 			wait = max(wait, e.lockedUntil.Sub(now))
 		case e.failures+e.inFlight >= l.cfg.Failures:
 			wait = max(wait, inFlightWait)
+		default:
+			refused = false
+		}
+		if refused && !e.reported {
+			e.reported, report = true, true
 		}
 	}
 	if wait > 0 {
-		return wait
+		return wait, report
 	}
 	if fresh > 0 && len(l.entries)+fresh > maxTracked && !l.prune(now, fresh) {
-		return l.cfg.Window
+		return l.cfg.Window, true
 	}
 	for _, k := range keys {
 		e := l.entries[k]
@@ -104,7 +113,7 @@ func (l *limiter) begin(keys ...string) (wait time.Duration) {
 		}
 		e.inFlight++
 	}
-	return 0
+	return 0, false
 }
 
 // end settles an attempt begun: failed counts a failure against each key,
@@ -130,7 +139,7 @@ func (l *limiter) end(failed bool, keys ...string) {
 		if e.failures >= l.cfg.Failures {
 			e.lockedUntil = now.Add(l.lockout(e.lockouts))
 			e.lockouts++
-			e.failures, e.windowStart = 0, now
+			e.failures, e.windowStart, e.reported = 0, now, false
 		}
 	}
 }
@@ -163,11 +172,26 @@ func (l *limiter) dropIdle(key string, e *attempts) {
 	}
 }
 
-// prune drops the entries that neither lock, count nor remember a recent
-// lockout any more, and reports whether there is room for n new ones.
+// prune makes room for n new entries. It drops the entries that neither
+// lock, count nor remember a recent lockout any more; when that is not
+// enough, it drops entries that are not locked out, and a hundredth more
+// so that a flood does not scan the table at every attempt. Their
+// failures within the window are forgotten: an attacker wins back a few
+// guesses for every maxTracked attempts from new keys, while without it
+// an attacker with that many addresses would keep every new user out.
+// Lockouts and attempts in flight stay. It reports whether there is room.
 func (l *limiter) prune(now time.Time, n int) bool {
 	for k, e := range l.entries {
 		if e.inFlight == 0 && !now.Before(e.lockedUntil) && now.Sub(e.windowStart) >= l.cfg.Window && now.Sub(e.lockedUntil) >= l.cfg.MaxLockout {
+			delete(l.entries, k)
+		}
+	}
+	target := maxTracked - n - maxTracked/100
+	for k, e := range l.entries {
+		if len(l.entries) <= target {
+			break
+		}
+		if e.inFlight == 0 && !now.Before(e.lockedUntil) {
 			delete(l.entries, k)
 		}
 	}
