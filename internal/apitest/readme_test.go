@@ -45,12 +45,7 @@ func TestReadmeWalkThrough(t *testing.T) {
 	t.Parallel()
 	script := walkThrough(t)
 	for _, tool := range []string{"bash", "curl", "jq"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			if os.Getenv("AS2GATE_REQUIRE_PEERS") != "" {
-				t.Fatalf("the walk-through needs %s (scripts/test installs it)", tool)
-			}
-			t.Skipf("the walk-through needs %s", tool)
-		}
+		testpeer.Command(t, tool)
 	}
 	s := start(t, "readme")
 	s.loop(t)
