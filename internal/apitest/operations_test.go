@@ -273,6 +273,8 @@ func TestMessages(t *testing.T) {
 		{"read", client.MessageFilter{Read: ptr(true)}, 0},
 		{"since now", client.MessageFilter{Since: time.Now().Add(time.Minute)}, 0},
 		{"until now", client.MessageFilter{Until: time.Now().Add(time.Minute), Direction: "out"}, 4},
+		// Sent one after the other, each over before the next began.
+		{"a window", client.MessageFilter{Since: out[1].CreatedAt, Until: stuck.CreatedAt, Direction: "out"}, 2},
 	} {
 		if got := pages(t, viewer, tc.filter); len(got) != tc.want {
 			t.Errorf("%s: %d messages, want %d: %+v", tc.name, len(got), tc.want, got)
