@@ -29,10 +29,10 @@ func (a *API) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(w, r, &req); err != nil {
 		return err
 	}
-	// No user has a longer name: refused before it takes room in the
+	// No user has such a name: refused before it takes room in the
 	// limiter's table or in the audit log.
-	if len(req.Username) > service.MaxNameLen {
-		return as2gate.Invalid("username", "at most %d bytes", service.MaxNameLen)
+	if !service.IsUsername(req.Username) {
+		return as2gate.Invalid("username", "no user has such a name: letters, digits and . _ @ -, at most 100")
 	}
 	// Case-folded, so that "Admin" and "admin" share one count.
 	keys := []string{"user:" + strings.ToLower(req.Username), "addr:" + addressKey(remoteAddr(r))}

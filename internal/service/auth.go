@@ -141,7 +141,7 @@ func (s *Service) auditLogin(ctx context.Context, actor, username string, err er
 // userNamed is the user of a login's name; ENotFound for a name no user
 // can have, without asking the store.
 func (s *Service) userNamed(ctx context.Context, username string) (*as2gate.User, error) {
-	if username == "" || len(username) > MaxNameLen {
+	if !IsUsername(username) {
 		return nil, as2gate.Errorf(as2gate.ENotFound, "no user %q", username)
 	}
 	return s.gw.Store().GetUserByName(ctx, username)

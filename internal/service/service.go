@@ -76,8 +76,7 @@ const (
 	maxHeaders   = 50
 )
 
-// MaxNameLen bounds user and API key names, in bytes: front-ends refuse a
-// longer login name before they count or record it.
+// MaxNameLen bounds the names of API keys and certificates, in bytes.
 const MaxNameLen = 200
 
 // withCause makes the cause of an invalid-input error part of its message.

@@ -140,18 +140,25 @@ func (s *Service) userChange(ctx context.Context, in client.UserInput) (as2gate.
 // may take them, in any case, and pass for the CLI or the system.
 var reservedNames = []string{"cli", "system"}
 
-// checkUsername allows what is easy to type in a login form and a shell.
+// maxUsernameLen bounds a username, in bytes (its characters take one each).
+const maxUsernameLen = 100
+
+// IsUsername tells a name a user can have: what is easy to type in a login
+// form and a shell, 1 to 100 letters, digits and . _ @ -. Front-ends
+// refuse a login with any other name before they count or record it.
+func IsUsername(name string) bool {
+	return name != "" && len(name) <= maxUsernameLen && strings.IndexFunc(name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@-", r))
+	}) < 0
+}
+
+// checkUsername checks the name of a new or renamed user.
 func checkUsername(name string) error {
-	if name == "" || len(name) > 100 {
-		return as2gate.Invalid("username", "1 to 100 characters")
+	if !IsUsername(name) {
+		return as2gate.Invalid("username", "1 to %d characters: letters, digits and . _ @ -", maxUsernameLen)
 	}
 	if slices.ContainsFunc(reservedNames, func(r string) bool { return strings.EqualFold(name, r) }) {
 		return as2gate.Invalid("username", "%q is reserved", name)
-	}
-	if strings.IndexFunc(name, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@-", r))
-	}) >= 0 {
-		return as2gate.Invalid("username", "%q: only letters, digits and . _ @ -", name)
 	}
 	return nil
 }
