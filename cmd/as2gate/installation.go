@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -37,14 +38,15 @@ func openInstallation(ctx context.Context, inst *config.Installation, opt gatewa
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
-	if err := checkMasterKey(ctx, store, box); err != nil {
-		store.Close()
-		return nil, fmt.Errorf("master key (%s): %w", keySource(inst), err)
-	}
 	if opt.TempDir == "" {
 		opt.TempDir = blobs.TempDir()
 	}
-	return &installation{store: store, blobs: blobs, gw: gateway.New(store, blobs, box, opt)}, nil
+	gw := gateway.New(store, blobs, box, opt)
+	if err := checkMasterKey(ctx, store, box, gw); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("master key (%s): %w", keySource(inst), err)
+	}
+	return &installation{store: store, blobs: blobs, gw: gw}, nil
 }
 
 func (i *installation) Close() error { return i.store.Close() }
@@ -59,11 +61,11 @@ var errWrongMasterKey = errors.New("this is not the master key that sealed the p
 // message later, when a private key fails to open. The first start records
 // the check value; a database from before the check gets it too, once a
 // private key already sealed there has opened with the key.
-func checkMasterKey(ctx context.Context, store *sqlstore.Store, box *secretbox.Box) error {
+func checkMasterKey(ctx context.Context, store *sqlstore.Store, box *secretbox.Box, gw *gateway.Gateway) error {
 	check, err := store.Setting(ctx, masterKeyCheck)
 	if as2gate.ErrorCode(err) == as2gate.ENotFound {
-		if err := openAnyPrivateKey(ctx, store, box); err != nil {
-			return err
+		if ok, err := gw.OpensPrivateKeys(ctx); err != nil || !ok {
+			return cmp.Or(err, errWrongMasterKey)
 		}
 		if check, err = box.Seal([]byte(masterKeyCheck), nil); err != nil {
 			return err
@@ -75,24 +77,6 @@ func checkMasterKey(ctx context.Context, store *sqlstore.Store, box *secretbox.B
 	}
 	if text, err := box.Open(check, nil); err != nil || !bytes.Equal(text, []byte(masterKeyCheck)) {
 		return errWrongMasterKey
-	}
-	return nil
-}
-
-// openAnyPrivateKey opens one sealed private key, if the database has any.
-func openAnyPrivateKey(ctx context.Context, store *sqlstore.Store, box *secretbox.Box) error {
-	certs, err := store.ListCertificates(ctx)
-	if err != nil {
-		return err
-	}
-	for _, c := range certs {
-		if c.HasPrivateKey() {
-			// Bound to the certificate's ID, as the gateway seals keys.
-			if _, err := box.Open(c.PrivateKey, []byte(c.ID)); err != nil {
-				return errWrongMasterKey
-			}
-			return nil
-		}
 	}
 	return nil
 }

@@ -42,7 +42,7 @@ func (g *Gateway) keyPair(ctx context.Context, certID string) (*keyPair, error) 
 	if err != nil {
 		return nil, err
 	}
-	pem, err := g.box.Open(rec.PrivateKey, []byte(rec.ID))
+	pem, err := g.openKey(rec)
 	if err != nil {
 		return nil, as2gate.Wrap(as2gate.EInternal, err, "the private key of certificate %q cannot be decrypted (wrong master key?)", rec.Name)
 	}
@@ -53,6 +53,27 @@ func (g *Gateway) keyPair(ctx context.Context, certID string) (*keyPair, error) 
 	kp := &keyPair{rec: rec, cert: cert, key: b.Key}
 	g.keys.Store(certID, kp)
 	return kp, nil
+}
+
+// openKey opens a certificate's sealed private key: the PEM sealKey sealed.
+func (g *Gateway) openKey(rec *as2gate.Certificate) ([]byte, error) {
+	return g.box.Open(rec.PrivateKey, []byte(rec.ID))
+}
+
+// OpensPrivateKeys tells whether the master key opens the private keys in
+// the database, by opening one; true when there are none.
+func (g *Gateway) OpensPrivateKeys(ctx context.Context) (bool, error) {
+	certs, err := g.store.ListCertificates(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, c := range certs {
+		if c.HasPrivateKey() {
+			_, err := g.openKey(c)
+			return err == nil, nil
+		}
+	}
+	return true, nil
 }
 
 // forgetCertificate drops a deleted certificate from the caches.
