@@ -184,17 +184,14 @@ func (m *mgmt) require(names ...string) error {
 	return nil
 }
 
-// installationFlags choose a local installation; commonFlags are the flags
-// of every management subcommand.
-var (
-	installationFlags = []string{"config", "data", "database"}
-	commonFlags       = map[string]bool{"config": true, "data": true, "database": true, "json": true, "server": true, "token": true}
-)
+// installationFlags choose a local installation; they, --server, --token
+// and --json are the flags of every management subcommand.
+var installationFlags = []string{"config", "data", "database"}
 
 // changing reports whether flags other than the common ones were given.
 func (m *mgmt) changing() bool {
 	for name := range m.given {
-		if !commonFlags[name] {
+		if !slices.Contains(installationFlags, name) && !slices.Contains([]string{"json", "server", "token"}, name) {
 			return true
 		}
 	}
